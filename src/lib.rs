@@ -1,0 +1,7 @@
+//! `segments`: which clients belong together, and what do they buy.
+//!
+//! See `ARCHITECTURE.md` for the map of modules and the direction of their dependencies.
+
+pub mod cli;
+pub mod facts;
+pub mod money;
