@@ -5,3 +5,5 @@
 pub mod cli;
 pub mod facts;
 pub mod money;
+pub mod rules;
+pub mod time;
