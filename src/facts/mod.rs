@@ -7,6 +7,7 @@
 //! to an unknown client or order have been left out and counted in [`LoadReport`].
 
 pub mod schema;
+pub mod write;
 
 use arrow::record_batch::RecordBatch;
 
