@@ -7,3 +7,7 @@ pub mod facts;
 pub mod money;
 pub mod rules;
 pub mod time;
+pub mod eval;
+pub mod metrics;
+pub mod plan;
+pub mod snapshot;

@@ -44,9 +44,17 @@ impl Cents {
             return Err(MoneyError::TooPrecise(text.to_string()));
         }
         let overflow = || MoneyError::Overflow(text.to_string());
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| overflow())? };
-        let frac_cents = format!("{frac:0<2}").parse::<i64>().map_err(|_| overflow())?;
-        let cents = whole.checked_mul(100).and_then(|c| c.checked_add(frac_cents));
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| overflow())?
+        };
+        let frac_cents = format!("{frac:0<2}")
+            .parse::<i64>()
+            .map_err(|_| overflow())?;
+        let cents = whole
+            .checked_mul(100)
+            .and_then(|c| c.checked_add(frac_cents));
         let cents = cents.ok_or_else(overflow)?;
         Ok(Cents(if negative { -cents } else { cents }))
     }
@@ -67,7 +75,9 @@ impl Cents {
         let shown = || format_decimal(value, scale);
         let cents = if scale <= 2 {
             let factor = 10i128.pow(u32::from((2 - scale) as u8));
-            value.checked_mul(factor).ok_or_else(|| MoneyError::Overflow(shown()))?
+            value
+                .checked_mul(factor)
+                .ok_or_else(|| MoneyError::Overflow(shown()))?
         } else {
             let factor = 10i128.pow(u32::from((scale - 2) as u8));
             if value % factor != 0 {
@@ -75,7 +85,9 @@ impl Cents {
             }
             value / factor
         };
-        i64::try_from(cents).map(Cents).map_err(|_| MoneyError::Overflow(shown()))
+        i64::try_from(cents)
+            .map(Cents)
+            .map_err(|_| MoneyError::Overflow(shown()))
     }
 
     /// Multiplies by a percentage given in hundredths of a percent (`1250` is 12.5 %),
@@ -106,7 +118,11 @@ fn format_decimal(value: i128, scale: i8) -> String {
     if scale <= 0 {
         return format!("{value}{}", "0".repeat(scale.unsigned_abs() as usize));
     }
-    let digits = format!("{:0>width$}", value.unsigned_abs(), width = scale as usize + 1);
+    let digits = format!(
+        "{:0>width$}",
+        value.unsigned_abs(),
+        width = scale as usize + 1
+    );
     let (whole, frac) = digits.split_at(digits.len() - scale as usize);
     let sign = if value < 0 { "-" } else { "" };
     format!("{sign}{whole}.{frac}")
@@ -161,7 +177,10 @@ mod tests {
         assert_eq!(Cents::from_decimal(12345, 2), Ok(Cents(12345)));
         assert_eq!(Cents::from_decimal(123450, 3), Ok(Cents(12345)));
         assert_eq!(Cents::from_decimal(12, 0), Ok(Cents(1200)));
-        assert_eq!(Cents::from_decimal(123451, 3), Err(MoneyError::TooPrecise("123.451".into())));
+        assert_eq!(
+            Cents::from_decimal(123451, 3),
+            Err(MoneyError::TooPrecise("123.451".into()))
+        );
     }
 
     #[test]

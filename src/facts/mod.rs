@@ -6,6 +6,7 @@
 //! order and invoice statuses are lower-case and known. Orders, lines and invoices that point
 //! to an unknown client or order have been left out and counted in [`LoadReport`].
 
+pub mod builder;
 pub mod schema;
 pub mod write;
 

@@ -93,7 +93,11 @@ pub fn clients_schema(custom: &[CustomField]) -> SchemaRef {
         Field::new(DELETED_AT, timestamp_type(), true),
         Field::new(MARKETING_CONSENT, DataType::Boolean, true),
     ];
-    fields.extend(custom.iter().map(|c| Field::new(&c.name, c.kind.data_type(), true)));
+    fields.extend(
+        custom
+            .iter()
+            .map(|c| Field::new(&c.name, c.kind.data_type(), true)),
+    );
     Arc::new(Schema::new(fields))
 }
 
@@ -196,8 +200,12 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 4] =
-        [OrderStatus::Completed, OrderStatus::Cancelled, OrderStatus::Refunded, OrderStatus::Open];
+    pub const ALL: [OrderStatus; 4] = [
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+        OrderStatus::Refunded,
+        OrderStatus::Open,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
