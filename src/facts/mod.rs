@@ -7,11 +7,13 @@
 //! to an unknown client or order have been left out and counted in [`LoadReport`].
 
 pub mod builder;
+pub mod load;
 pub mod schema;
 pub mod write;
 
 use arrow::record_batch::RecordBatch;
 
+pub use load::{LoadError, load_tenant};
 pub use schema::{CustomField, CustomKind, OrderStatus};
 
 /// The five tables of a tenant, in canonical form, plus what the load set aside.
