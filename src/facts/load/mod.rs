@@ -62,6 +62,8 @@ mod spec;
 mod table;
 mod text;
 
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 use std::time::Instant;
