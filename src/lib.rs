@@ -11,3 +11,4 @@ pub mod eval;
 pub mod metrics;
 pub mod plan;
 pub mod snapshot;
+pub mod tenant;

@@ -13,10 +13,20 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Evaluate a rule on a tenant folder and print its members.
+    Eval(segments::cli::eval::EvalArgs),
+}
 
-fn main() -> ExitCode {
-    segments::cli::init_tracing();
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    // Commands that print a result keep their logs to warnings; a server logs its lifecycle.
+    let default_level = match &cli.command {
+        Command::Eval(_) => "warn",
+    };
+    segments::cli::init_tracing(default_level);
+    match cli.command {
+        Command::Eval(args) => segments::cli::eval::run(args).await,
+    }
 }
