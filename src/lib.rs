@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod facts;
+pub mod r#gen;
 pub mod money;
 pub mod rules;
 pub mod time;

@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Evaluate a rule on a tenant folder and print its members.
     Eval(segments::cli::eval::EvalArgs),
+    /// Generate a deterministic synthetic tenant.
+    Gen(segments::cli::r#gen::GenArgs),
 }
 
 #[tokio::main]
@@ -23,10 +25,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Commands that print a result keep their logs to warnings; a server logs its lifecycle.
     let default_level = match &cli.command {
-        Command::Eval(_) => "warn",
+        Command::Eval(_) | Command::Gen(_) => "warn",
     };
     segments::cli::init_tracing(default_level);
     match cli.command {
         Command::Eval(args) => segments::cli::eval::run(args).await,
+        Command::Gen(args) => segments::cli::r#gen::run(args),
     }
 }

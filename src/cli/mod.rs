@@ -2,6 +2,7 @@
 //! `run` function returning the process exit code.
 
 pub mod eval;
+pub mod r#gen;
 
 /// Logs go to stderr, filtered by `RUST_LOG`, else at `default_level`; colours only on a
 /// terminal.
