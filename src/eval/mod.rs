@@ -9,6 +9,8 @@ mod error;
 #[cfg(test)]
 mod cases;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::Arc;

@@ -212,7 +212,7 @@ fn read_test(
             value: value.boolean()?,
         },
         FieldKind::Product => Test::Product(value.product()?),
-        FieldKind::Tag => Test::Tag(normalize_text(&value.string()?)),
+        FieldKind::Tag => Test::Tag(value.text()?),
         FieldKind::Segment => Test::Segment(value.integer()?),
         FieldKind::RevenueRank => Test::RevenueTop(value.non_negative()?.into()),
     })
@@ -225,9 +225,9 @@ fn text_test(
     warnings: &mut Vec<Warning>,
 ) -> Result<TextTest, RuleError> {
     Ok(match op {
-        "is" | "is_not" => TextTest::Equals(normalize_text(&value.string()?)),
+        "is" | "is_not" => TextTest::Equals(value.text()?),
         "in" | "not_in" => {
-            let items = value.string_list()?;
+            let items = value.text_list()?;
             if items.is_empty() {
                 let meaning = if op == "in" { "nobody" } else { "every client" };
                 let message = format!("\"{op}\" with an empty list matches {meaning}");
@@ -236,7 +236,7 @@ fn text_test(
                     message,
                 });
             }
-            TextTest::OneOf(items.iter().map(|s| normalize_text(s)).collect())
+            TextTest::OneOf(items)
         }
         _ => {
             value.nothing()?;
@@ -328,14 +328,24 @@ impl<'a> ValueReader<'a> {
         }
     }
 
-    fn string_list(&self) -> Result<Vec<String>, RuleError> {
+    /// A text to compare with: blank text is refused, since no value equals it after
+    /// trimming; `is_empty` is the way to ask for missing or blank values.
+    fn text(&self) -> Result<String, RuleError> {
+        let text = normalize_text(&self.string()?);
+        if text.is_empty() {
+            return Err(self.wrong("a non-blank text (use is_empty for missing or blank values)"));
+        }
+        Ok(text)
+    }
+
+    fn text_list(&self) -> Result<Vec<String>, RuleError> {
         let Some(Value::Array(items)) = self.value else {
             return Err(self.wrong("a list of strings"));
         };
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.item(i, item).string())
+            .map(|(i, item)| self.item(i, item).text())
             .collect()
     }
 
