@@ -13,3 +13,4 @@ pub mod metrics;
 pub mod plan;
 pub mod snapshot;
 pub mod tenant;
+pub mod pricing;
