@@ -13,4 +13,5 @@ pub mod metrics;
 pub mod plan;
 pub mod snapshot;
 pub mod tenant;
+pub mod reports;
 pub mod pricing;

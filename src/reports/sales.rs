@@ -1,0 +1,404 @@
+//! Sales reports over a local date range: over time (by day, ISO week or month), by
+//! product, by client and by country, each restricted to a segment filter's clients.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt32Array};
+use arrow::datatypes::{Int64Type, UInt32Type};
+use chrono::NaiveDate;
+use datafusion::functions_aggregate::count::count_all;
+use datafusion::functions_aggregate::expr_fn::{count_distinct, sum};
+use datafusion::prelude::{DataFrame, Expr, col};
+use roaring::RoaringBitmap;
+use serde::{Deserialize, Serialize};
+
+use super::calendar::{DateRange, Granularity, period_table, periods};
+use super::error::{ReportError, Result};
+use super::filter::MemberMask;
+use super::label::label;
+use super::views::{ReportFacts, collect, column};
+use crate::money::{Cents, div_round_half_away};
+
+/// The largest `top` a ranking report accepts.
+pub const TOP_MAX: usize = 10_000;
+
+/// What a set of completed orders adds up to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SalesFigures {
+    /// Sum of `max(total - refunded, 0)`.
+    pub revenue: Cents,
+    pub orders: u64,
+    /// `revenue / orders` rounded half away from zero to the cent; none without orders.
+    pub average_order_value: Option<Cents>,
+    /// Distinct clients who bought; guest sales add orders and revenue but no client.
+    pub clients: u64,
+}
+
+impl SalesFigures {
+    fn new(revenue_cents: i64, orders: u64, clients: u64) -> SalesFigures {
+        let average = (orders > 0).then(|| {
+            Cents(div_round_half_away(i128::from(revenue_cents), i128::from(orders)) as i64)
+        });
+        SalesFigures {
+            revenue: Cents(revenue_cents),
+            orders,
+            average_order_value: average,
+            clients,
+        }
+    }
+}
+
+/// Sales per period of a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SalesOverTime {
+    pub range: DateRange,
+    pub granularity: Granularity,
+    /// Every period of the range in order, empty ones included.
+    pub periods: Vec<PeriodSales>,
+    /// The whole range; its `clients` counts each client once across periods.
+    pub total: SalesFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeriodSales {
+    /// `2024-03-01`, `2025-W01` or `2024-03`.
+    pub period: String,
+    /// The period's days inside the range.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    #[serde(flatten)]
+    pub figures: SalesFigures,
+}
+
+/// Revenue, orders, average order value and buying clients per day, ISO week or month of
+/// `range`, for `members` (`None`: every sale, guests included).
+///
+/// # Errors
+/// Only an internal fault running the query.
+pub async fn sales_over_time(
+    facts: &ReportFacts,
+    range: DateRange,
+    granularity: Granularity,
+    members: Option<&RoaringBitmap>,
+) -> Result<SalesOverTime> {
+    let mask = facts.mask(members);
+    let periods = periods(range, granularity);
+    let table = Arc::new(period_table(range, &periods));
+    let by_period = facts.scan(&facts.orders, range, mask.as_ref())?.aggregate(
+        vec![label("period", table, column::DAY).alias("period")],
+        figures(),
+    )?;
+    let (grouped, total) =
+        tokio::try_join!(collect(by_period), totals(facts, range, mask.as_ref()))?;
+    let mut per_period = vec![SalesFigures::new(0, 0, 0); periods.len()];
+    for batch in &grouped {
+        let numbers: &UInt32Array = batch.column(0).as_primitive();
+        for row in 0..batch.num_rows() {
+            per_period[numbers.value(row) as usize] = read_figures(batch, 1, row);
+        }
+    }
+    let periods = periods
+        .into_iter()
+        .zip(per_period)
+        .map(|(p, figures)| PeriodSales {
+            period: p.label,
+            from: p.from,
+            to: p.to,
+            figures,
+        })
+        .collect();
+    Ok(SalesOverTime {
+        range,
+        granularity,
+        periods,
+        total,
+    })
+}
+
+/// Sales of the whole range for `mask`'s clients, or every sale without a mask.
+///
+/// # Errors
+/// Only an internal fault running the query.
+pub(super) async fn totals(
+    facts: &ReportFacts,
+    range: DateRange,
+    mask: Option<&Arc<MemberMask>>,
+) -> Result<SalesFigures> {
+    let frame = facts
+        .scan(&facts.orders, range, mask)?
+        .aggregate(vec![], figures())?;
+    let batches = collect(frame).await?;
+    let batch = batches.first().filter(|b| b.num_rows() == 1);
+    Ok(batch.map_or_else(SalesFigures::default, |b| read_figures(b, 0, 0)))
+}
+
+/// `revenue, orders, clients` aggregates over the orders view.
+fn figures() -> Vec<Expr> {
+    vec![
+        sum(col(column::REVENUE_CENTS)).alias("revenue"),
+        count_all().alias("orders"),
+        count_distinct(col(column::CLIENT_POS)).alias("clients"),
+    ]
+}
+
+/// Reads `revenue, orders, clients` from columns `first..first + 3` of `row`.
+fn read_figures(batch: &RecordBatch, first: usize, row: usize) -> SalesFigures {
+    let revenue = int64_or_zero(batch.column(first).as_primitive(), row);
+    let orders = int64_or_zero(batch.column(first + 1).as_primitive(), row);
+    let clients = int64_or_zero(batch.column(first + 2).as_primitive(), row);
+    SalesFigures::new(revenue, orders as u64, clients as u64)
+}
+
+/// A sum over no rows is null; it means zero.
+fn int64_or_zero(array: &Int64Array, row: usize) -> i64 {
+    if array.is_valid(row) {
+        array.value(row)
+    } else {
+        0
+    }
+}
+
+pub(super) fn check_top(top: usize) -> Result<()> {
+    if (1..=TOP_MAX).contains(&top) {
+        Ok(())
+    } else {
+        Err(ReportError::TopOutOfRange { top, max: TOP_MAX })
+    }
+}
+
+/// What ranks products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductRanking {
+    Revenue,
+    Quantity,
+}
+
+/// The top products of a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductSales {
+    pub range: DateRange,
+    pub ranked_by: ProductRanking,
+    pub products: Vec<RankedProduct>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RankedProduct {
+    pub rank: usize,
+    pub product_id: i64,
+    /// None for a product that is no longer in the products table.
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub quantity: i64,
+    /// Sum of the line totals. Refunds are recorded per order, not per line, so they are
+    /// not taken off here; the order-level reports take them off.
+    pub revenue: Cents,
+    /// Distinct clients who bought it.
+    pub clients: u64,
+}
+
+/// The `top` products of `range` by revenue or quantity, over lines of completed orders;
+/// ties go to the lower product id.
+///
+/// # Errors
+/// [`ReportError::TopOutOfRange`], or an internal fault running the query.
+pub async fn sales_by_product(
+    facts: &ReportFacts,
+    range: DateRange,
+    ranked_by: ProductRanking,
+    top: usize,
+    members: Option<&RoaringBitmap>,
+) -> Result<ProductSales> {
+    check_top(top)?;
+    let mask = facts.mask(members);
+    let measure = match ranked_by {
+        ProductRanking::Revenue => "revenue",
+        ProductRanking::Quantity => "quantity",
+    };
+    let aggregates = vec![
+        sum(col(column::LINE_TOTAL_CENTS)).alias("revenue"),
+        sum(col(column::QUANTITY)).alias("quantity"),
+        count_distinct(col(column::CLIENT_POS)).alias("clients"),
+    ];
+    let ranked = facts
+        .scan(&facts.lines, range, mask.as_ref())?
+        .aggregate(vec![col(column::PRODUCT_ID)], aggregates)?;
+    let batches = top_rows(ranked, measure, column::PRODUCT_ID, top)?
+        .collect()
+        .await?;
+    let products = each_row(&batches)
+        .map(|(batch, row)| ranked_product(facts, batch, row))
+        .enumerate()
+        .map(|(i, product)| RankedProduct {
+            rank: i + 1,
+            ..product
+        })
+        .collect();
+    Ok(ProductSales {
+        range,
+        ranked_by,
+        products,
+    })
+}
+
+fn ranked_product(facts: &ReportFacts, batch: &RecordBatch, row: usize) -> RankedProduct {
+    let product_id = batch.column(0).as_primitive::<Int64Type>().value(row);
+    let labels = facts.products.get(&product_id);
+    RankedProduct {
+        rank: 0,
+        product_id,
+        sku: labels.map(|(sku, _)| sku.clone()),
+        name: labels.map(|(_, name)| name.clone()),
+        revenue: Cents(int64_or_zero(batch.column(1).as_primitive(), row)),
+        quantity: int64_or_zero(batch.column(2).as_primitive(), row),
+        clients: int64_or_zero(batch.column(3).as_primitive(), row) as u64,
+    }
+}
+
+/// Sorts by `measure` descending, then `key` ascending, and keeps `top` rows.
+fn top_rows(frame: DataFrame, measure: &str, key: &str, top: usize) -> Result<DataFrame> {
+    let order = vec![col(measure).sort(false, false), col(key).sort(true, false)];
+    Ok(frame.sort(order)?.limit(0, Some(top))?)
+}
+
+fn each_row(batches: &[RecordBatch]) -> impl Iterator<Item = (&RecordBatch, usize)> {
+    batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(move |row| (b, row)))
+}
+
+/// The top clients of a range, and what every sale in scope adds up to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientSales {
+    pub range: DateRange,
+    pub clients: Vec<RankedClient>,
+    /// Every sale in scope: all clients, not only the top ones, and guest sales when the
+    /// report is unfiltered.
+    pub total: SalesFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RankedClient {
+    pub rank: usize,
+    pub client_id: i64,
+    pub name: String,
+    pub revenue: Cents,
+    pub orders: u64,
+    pub average_order_value: Option<Cents>,
+}
+
+/// The `top` clients of `range` by revenue; ties go to the lower client id. Guest sales
+/// belong to no client and only count in `total`.
+///
+/// # Errors
+/// [`ReportError::TopOutOfRange`], or an internal fault running the query.
+pub async fn sales_by_client(
+    facts: &ReportFacts,
+    range: DateRange,
+    top: usize,
+    members: Option<&RoaringBitmap>,
+) -> Result<ClientSales> {
+    check_top(top)?;
+    let mask = facts.mask(members);
+    let aggregates = vec![
+        sum(col(column::REVENUE_CENTS)).alias("revenue"),
+        count_all().alias("orders"),
+    ];
+    let per_client = facts
+        .scan(&facts.orders, range, mask.as_ref())?
+        .filter(col(column::CLIENT_POS).is_not_null())?
+        .aggregate(vec![col(column::CLIENT_POS)], aggregates)?;
+    let ranked = top_rows(per_client, "revenue", column::CLIENT_POS, top)?;
+    let (batches, total) = tokio::try_join!(collect(ranked), totals(facts, range, mask.as_ref()))?;
+    let clients = each_row(&batches)
+        .enumerate()
+        .map(|(i, (batch, row))| ranked_client(facts, batch, row, i + 1))
+        .collect();
+    Ok(ClientSales {
+        range,
+        clients,
+        total,
+    })
+}
+
+fn ranked_client(
+    facts: &ReportFacts,
+    batch: &RecordBatch,
+    row: usize,
+    rank: usize,
+) -> RankedClient {
+    let position = batch.column(0).as_primitive::<UInt32Type>().value(row);
+    let revenue = int64_or_zero(batch.column(1).as_primitive(), row);
+    let orders = int64_or_zero(batch.column(2).as_primitive(), row) as u64;
+    let figures = SalesFigures::new(revenue, orders, 1);
+    RankedClient {
+        rank,
+        client_id: facts.snapshot.index.client_id(position),
+        name: facts.snapshot.client_name(position).to_string(),
+        revenue: figures.revenue,
+        orders,
+        average_order_value: figures.average_order_value,
+    }
+}
+
+/// Sales per country of the buying client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountrySales {
+    pub range: DateRange,
+    pub countries: Vec<CountryFigures>,
+    pub total: SalesFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountryFigures {
+    /// Upper-case code; none for clients without a country and for guest sales.
+    pub country: Option<String>,
+    #[serde(flatten)]
+    pub figures: SalesFigures,
+}
+
+/// Sales of `range` per country of the client, by revenue descending, then country code;
+/// the row without a country comes last among equals.
+///
+/// # Errors
+/// Only an internal fault running the query.
+pub async fn sales_by_country(
+    facts: &ReportFacts,
+    range: DateRange,
+    members: Option<&RoaringBitmap>,
+) -> Result<CountrySales> {
+    let mask = facts.mask(members);
+    let country = label(
+        "country",
+        facts.countries.of_position.clone(),
+        column::CLIENT_POS,
+    );
+    let per_country = facts
+        .scan(&facts.orders, range, mask.as_ref())?
+        .aggregate(vec![country.alias("country")], figures())?;
+    let (batches, total) =
+        tokio::try_join!(collect(per_country), totals(facts, range, mask.as_ref()))?;
+    let mut countries: Vec<CountryFigures> = each_row(&batches)
+        .map(|(batch, row)| country_figures(facts, batch, row))
+        .collect();
+    countries.sort_by(|a, b| {
+        let none_last = |c: &CountryFigures| (c.country.is_none(), c.country.clone());
+        (b.figures.revenue, none_last(a)).cmp(&(a.figures.revenue, none_last(b)))
+    });
+    Ok(CountrySales {
+        range,
+        countries,
+        total,
+    })
+}
+
+fn country_figures(facts: &ReportFacts, batch: &RecordBatch, row: usize) -> CountryFigures {
+    let numbers: &UInt32Array = batch.column(0).as_primitive();
+    let country = numbers
+        .is_valid(row)
+        .then(|| facts.countries.codes[numbers.value(row) as usize].clone());
+    CountryFigures {
+        country,
+        figures: read_figures(batch, 1, row),
+    }
+}

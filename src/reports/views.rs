@@ -1,0 +1,442 @@
+//! [`ReportFacts`]: the views of a snapshot's facts that reports read, built once per
+//! snapshot. Orders and lines of completed orders carry the client's position and the
+//! local day, and are sorted by day, so a date range is one contiguous slice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt32Array,
+};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+
+use super::calendar::{DateRange, LocalDays};
+use super::error::Result;
+use super::filter::{MemberMask, in_members};
+use super::label::{LabelTable, NO_LABEL};
+use crate::facts::schema::{clients, invoices, order_lines, orders, products};
+use crate::snapshot::Snapshot;
+use crate::time::{local_date, to_date32};
+
+/// Column names of the report views.
+pub mod column {
+    /// `UInt32`, null for a guest sale: the client's position in the snapshot.
+    pub const CLIENT_POS: &str = "client_pos";
+    /// `Date32`: the local date of the order in the tenant's zone.
+    pub const DAY: &str = "day";
+    /// `Int64`: `max(total - refunded, 0)` of a completed order.
+    pub const REVENUE_CENTS: &str = "revenue_cents";
+    pub const PRODUCT_ID: &str = "product_id";
+    pub const QUANTITY: &str = "quantity";
+    pub const LINE_TOTAL_CENTS: &str = "line_total_cents";
+    /// `Date32`: local date of `issued_at`.
+    pub const ISSUED_DAY: &str = "issued_day";
+    /// `Date32`: `due_at`, or the issue date when the invoice has no due date.
+    pub const DUE_DAY: &str = "due_day";
+    /// `Int64`: `total - paid`, never 0 in the view.
+    pub const OUTSTANDING_CENTS: &str = "outstanding_cents";
+}
+
+/// Rows per batch handed to a plan: large enough to amortise per-batch work.
+const BATCH_ROWS: usize = 1 << 16;
+
+/// Everything reports read, for one snapshot. Build it once when a snapshot is published
+/// and keep it beside it; it never changes.
+pub struct ReportFacts {
+    pub(super) snapshot: Arc<Snapshot>,
+    pub(super) ctx: SessionContext,
+    /// Completed orders, sorted by `day`.
+    pub(super) orders: DayTable,
+    /// Lines of completed orders, sorted by `day`.
+    pub(super) lines: DayTable,
+    /// Invoices not void with a balance other than zero.
+    pub(super) invoices: RecordBatch,
+    pub(super) countries: Countries,
+    /// SKU and name by product id; a product that left the catalog has none.
+    pub(super) products: HashMap<i64, (String, String)>,
+}
+
+impl std::fmt::Debug for ReportFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportFacts")
+            .field("orders", &self.orders.batch.num_rows())
+            .field("lines", &self.lines.batch.num_rows())
+            .field("invoices", &self.invoices.num_rows())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReportFacts {
+    /// Builds the report views of `snapshot`.
+    ///
+    /// # Errors
+    /// Only an Arrow failure assembling a column, which means a bug.
+    pub fn build(snapshot: Arc<Snapshot>) -> Result<ReportFacts> {
+        let started = Instant::now();
+        let completed = CompletedOrders::read(&snapshot);
+        let orders = completed.view()?;
+        let lines = completed.lines_view(&snapshot.facts.order_lines)?;
+        let invoices = invoices_view(&snapshot)?;
+        let facts = ReportFacts {
+            ctx: session(),
+            countries: Countries::of(&snapshot),
+            products: product_names(&snapshot.facts.products),
+            snapshot,
+            orders,
+            lines,
+            invoices,
+        };
+        tracing::info!(
+            orders = facts.orders.batch.num_rows(),
+            lines = facts.lines.batch.num_rows(),
+            invoices = facts.invoices.num_rows(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "report views built"
+        );
+        Ok(facts)
+    }
+
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snapshot
+    }
+
+    /// A member mask of `members` sized for this snapshot; `None` stays unfiltered.
+    pub(super) fn mask(&self, members: Option<&roaring::RoaringBitmap>) -> Option<Arc<MemberMask>> {
+        let positions = self.snapshot.index.len();
+        members.map(|m| Arc::new(MemberMask::from_bitmap(m, positions)))
+    }
+
+    /// The rows of `table` in `range`, restricted to `mask`'s clients when given.
+    pub(super) fn scan(
+        &self,
+        table: &DayTable,
+        range: DateRange,
+        mask: Option<&Arc<MemberMask>>,
+    ) -> Result<DataFrame> {
+        let provider = table.provider(range, self.ctx.state().config().target_partitions())?;
+        let frame = self.ctx.read_table(provider)?;
+        Ok(match mask {
+            Some(mask) => frame.filter(in_members(mask.clone()))?,
+            None => frame,
+        })
+    }
+
+    /// The invoices view, restricted to `mask`'s clients when given.
+    pub(super) fn scan_invoices(&self, mask: Option<&Arc<MemberMask>>) -> Result<DataFrame> {
+        let frame = self.ctx.read_batch(self.invoices.clone())?;
+        Ok(match mask {
+            Some(mask) => frame.filter(in_members(mask.clone()))?,
+            None => frame,
+        })
+    }
+}
+
+/// Runs a report query to the end.
+///
+/// # Errors
+/// Only an internal fault running the plan.
+pub(super) async fn collect(frame: DataFrame) -> Result<Vec<RecordBatch>> {
+    Ok(frame.collect().await?)
+}
+
+fn session() -> SessionContext {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    SessionContext::new_with_config(SessionConfig::new().with_target_partitions(threads))
+}
+
+/// A view sorted by its `day` column.
+pub(super) struct DayTable {
+    pub(super) batch: RecordBatch,
+}
+
+impl DayTable {
+    fn days(&self) -> &[i32] {
+        let column = self.batch.column_by_name(column::DAY).expect("view column");
+        column
+            .as_primitive::<arrow::datatypes::Date32Type>()
+            .values()
+    }
+
+    /// The rows whose day is in `range`: a zero-copy slice found by binary search.
+    pub(super) fn slice(&self, range: DateRange) -> RecordBatch {
+        let (from, to) = range.date32();
+        let days = self.days();
+        let start = days.partition_point(|d| *d < from);
+        let end = days.partition_point(|d| *d <= to);
+        self.batch.slice(start, end - start)
+    }
+
+    /// The slice of `range` as a table of up to `partitions` partitions.
+    fn provider(&self, range: DateRange, partitions: usize) -> Result<Arc<MemTable>> {
+        let slice = self.slice(range);
+        let per_part = slice.num_rows().div_ceil(partitions.max(1)).max(BATCH_ROWS);
+        let mut parts = Vec::new();
+        let mut offset = 0;
+        while offset < slice.num_rows() {
+            let len = per_part.min(slice.num_rows() - offset);
+            parts.push(batches(&slice.slice(offset, len)));
+            offset += len;
+        }
+        if parts.is_empty() {
+            parts.push(Vec::new());
+        }
+        Ok(Arc::new(MemTable::try_new(slice.schema(), parts)?))
+    }
+}
+
+fn batches(part: &RecordBatch) -> Vec<RecordBatch> {
+    (0..part.num_rows())
+        .step_by(BATCH_ROWS)
+        .map(|offset| part.slice(offset, BATCH_ROWS.min(part.num_rows() - offset)))
+        .collect()
+}
+
+/// Completed orders in input order, with what every view needs of them.
+struct CompletedOrders {
+    order_ids: Vec<i64>,
+    positions: Vec<Option<u32>>,
+    days: Vec<i32>,
+    revenue_cents: Vec<i64>,
+}
+
+impl CompletedOrders {
+    fn read(snapshot: &Snapshot) -> CompletedOrders {
+        let batch = &snapshot.facts.orders;
+        let int64 = |name: &str| -> &Int64Array { column_of(batch, name).as_primitive() };
+        let (ids, clients) = (int64(orders::ORDER_ID), int64(orders::CLIENT_ID));
+        let (totals, refunds) = (int64(orders::TOTAL_CENTS), int64(orders::REFUNDED_CENTS));
+        let at: &TimestampMicrosecondArray = column_of(batch, orders::ORDERED_AT).as_primitive();
+        let status: &StringArray = column_of(batch, orders::STATUS).as_string();
+        let rows: Vec<usize> = (0..batch.num_rows())
+            .filter(|row| status.value(*row) == "completed")
+            .collect();
+        let local = local_days(snapshot, at, &rows);
+        let position = |row: usize| {
+            let known = clients.is_valid(row);
+            known
+                .then(|| snapshot.index.position(clients.value(row)))
+                .flatten()
+        };
+        CompletedOrders {
+            order_ids: rows.iter().map(|r| ids.value(*r)).collect(),
+            positions: rows.iter().map(|r| position(*r)).collect(),
+            days: rows.iter().map(|r| local.date32(at.value(*r))).collect(),
+            revenue_cents: rows
+                .iter()
+                .map(|r| (totals.value(*r) - refunds.value(*r)).max(0))
+                .collect(),
+        }
+    }
+
+    /// `client_pos, day, revenue_cents`, sorted by day.
+    fn view(&self) -> Result<DayTable> {
+        let order = order_by_day(&self.days);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from_iter(
+                order.iter().map(|i| self.positions[*i as usize]),
+            )),
+            date32_column(order.iter().map(|i| self.days[*i as usize])),
+            Arc::new(Int64Array::from_iter_values(
+                order.iter().map(|i| self.revenue_cents[*i as usize]),
+            )),
+        ];
+        let schema = schema(&[
+            (column::CLIENT_POS, DataType::UInt32, true),
+            (column::DAY, DataType::Date32, false),
+            (column::REVENUE_CENTS, DataType::Int64, false),
+        ]);
+        Ok(DayTable {
+            batch: RecordBatch::try_new(schema, columns)?,
+        })
+    }
+
+    /// Lines of completed orders with their order's client position and day, by day.
+    fn lines_view(&self, lines: &RecordBatch) -> Result<DayTable> {
+        let int64 = |name: &str| -> &Int64Array { column_of(lines, name).as_primitive() };
+        let order_ids = int64(order_lines::ORDER_ID).values();
+        let by_id = self.sorted_by_id();
+        let find = |id: i64| {
+            let found = by_id.binary_search_by_key(&id, |i| self.order_ids[*i as usize]);
+            found.ok().map(|at| by_id[at] as usize)
+        };
+        let (rows, orders): (Vec<usize>, Vec<usize>) = (0..lines.num_rows())
+            .filter_map(|row| find(order_ids[row]).map(|order| (row, order)))
+            .unzip();
+        let days: Vec<i32> = orders.iter().map(|o| self.days[*o]).collect();
+        let order = order_by_day(&days);
+        let take = |values: &[i64]| -> ArrayRef {
+            let sorted = order.iter().map(|i| values[rows[*i as usize]]);
+            Arc::new(Int64Array::from_iter_values(sorted))
+        };
+        let columns: Vec<ArrayRef> = vec![
+            take(int64(order_lines::PRODUCT_ID).values()),
+            take(int64(order_lines::QUANTITY).values()),
+            take(int64(order_lines::LINE_TOTAL_CENTS).values()),
+            Arc::new(UInt32Array::from_iter(
+                order.iter().map(|i| self.positions[orders[*i as usize]]),
+            )),
+            date32_column(order.iter().map(|i| days[*i as usize])),
+        ];
+        let schema = schema(&[
+            (column::PRODUCT_ID, DataType::Int64, false),
+            (column::QUANTITY, DataType::Int64, false),
+            (column::LINE_TOTAL_CENTS, DataType::Int64, false),
+            (column::CLIENT_POS, DataType::UInt32, true),
+            (column::DAY, DataType::Date32, false),
+        ]);
+        Ok(DayTable {
+            batch: RecordBatch::try_new(schema, columns)?,
+        })
+    }
+
+    /// Indexes of the orders sorted by order id (order ids are unique).
+    fn sorted_by_id(&self) -> Vec<u32> {
+        let mut by_id: Vec<u32> = (0..self.order_ids.len() as u32).collect();
+        if !self.order_ids.is_sorted() {
+            by_id.sort_unstable_by_key(|i| self.order_ids[*i as usize]);
+        }
+        by_id
+    }
+}
+
+/// A local-date converter covering the instants of `rows`.
+fn local_days(snapshot: &Snapshot, at: &TimestampMicrosecondArray, rows: &[usize]) -> LocalDays {
+    let instants = rows.iter().map(|r| at.value(*r));
+    let (min, max) = instants.fold((i64::MAX, i64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    LocalDays::new(snapshot.tz, min, max)
+}
+
+/// Indexes of `days` in ascending day order: a counting sort, linear in the rows.
+fn order_by_day(days: &[i32]) -> Vec<u32> {
+    let (Some(min), Some(max)) = (days.iter().min(), days.iter().max()) else {
+        return Vec::new();
+    };
+    let span = (i64::from(*max) - i64::from(*min) + 1) as usize;
+    if span > 4 * days.len() + 100_000 {
+        // Sparse days over a huge span: a comparison sort costs less than the counts.
+        let mut order: Vec<u32> = (0..days.len() as u32).collect();
+        order.sort_by_key(|i| days[*i as usize]);
+        return order;
+    }
+    let mut starts = vec![0u32; span + 1];
+    for day in days {
+        starts[(day - min) as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut order = vec![0u32; days.len()];
+    for (i, day) in days.iter().enumerate() {
+        let slot = &mut starts[(day - min) as usize];
+        order[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    order
+}
+
+/// Invoices that are not void and whose `total - paid` is not zero.
+fn invoices_view(snapshot: &Snapshot) -> Result<RecordBatch> {
+    let batch = &snapshot.facts.invoices;
+    let int64 = |name: &str| -> &Int64Array { column_of(batch, name).as_primitive() };
+    let (clients, totals, paid) = (
+        int64(invoices::CLIENT_ID),
+        int64(invoices::TOTAL_CENTS),
+        int64(invoices::PAID_CENTS),
+    );
+    let issued: &TimestampMicrosecondArray = column_of(batch, invoices::ISSUED_AT).as_primitive();
+    let due: &Date32Array = column_of(batch, invoices::DUE_AT).as_primitive();
+    let status: &StringArray = column_of(batch, invoices::STATUS).as_string();
+    let outstanding = |row: usize| totals.value(row) - paid.value(row);
+    let rows: Vec<usize> = (0..batch.num_rows())
+        .filter(|row| status.value(*row) != "void" && outstanding(*row) != 0)
+        .collect();
+    let issued_day = |row: usize| to_date32(local_date(issued.value(row), snapshot.tz));
+    let due_day = |row: usize| {
+        if due.is_valid(row) {
+            due.value(row)
+        } else {
+            issued_day(row)
+        }
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from_iter(
+            rows.iter()
+                .map(|r| snapshot.index.position(clients.value(*r))),
+        )),
+        date32_column(rows.iter().map(|r| issued_day(*r))),
+        date32_column(rows.iter().map(|r| due_day(*r))),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| outstanding(*r)),
+        )),
+    ];
+    let schema = schema(&[
+        (column::CLIENT_POS, DataType::UInt32, true),
+        (column::ISSUED_DAY, DataType::Date32, false),
+        (column::DUE_DAY, DataType::Date32, false),
+        (column::OUTSTANDING_CENTS, DataType::Int64, false),
+    ]);
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// Country codes as shown (trimmed, upper-case), and each position's code number.
+pub(super) struct Countries {
+    pub(super) codes: Vec<String>,
+    pub(super) of_position: Arc<LabelTable>,
+}
+
+impl Countries {
+    fn of(snapshot: &Snapshot) -> Countries {
+        let column = snapshot.client_text(clients::COUNTRY);
+        let mut codes: Vec<String> = Vec::new();
+        let mut numbers: HashMap<String, u32> = HashMap::new();
+        let mut number_of = |value: Option<&str>| {
+            let code = value
+                .map(|v| v.trim().to_uppercase())
+                .filter(|c| !c.is_empty());
+            let Some(code) = code else { return NO_LABEL };
+            *numbers.entry(code.clone()).or_insert_with(|| {
+                codes.push(code);
+                codes.len() as u32 - 1
+            })
+        };
+        let labels = column.iter().map(&mut number_of).collect();
+        Countries {
+            codes,
+            of_position: Arc::new(LabelTable {
+                first_key: 0,
+                labels,
+            }),
+        }
+    }
+}
+
+fn product_names(products: &RecordBatch) -> HashMap<i64, (String, String)> {
+    let ids = column_of(products, products::PRODUCT_ID).as_primitive::<Int64Type>();
+    let skus: &StringArray = column_of(products, products::SKU).as_string();
+    let names: &StringArray = column_of(products, products::NAME).as_string();
+    (0..products.num_rows())
+        .map(|row| {
+            let labels = (skus.value(row).to_string(), names.value(row).to_string());
+            (ids.value(row), labels)
+        })
+        .collect()
+}
+
+fn column_of<'a>(batch: &'a RecordBatch, name: &str) -> &'a ArrayRef {
+    batch.column_by_name(name).expect("canonical column")
+}
+
+fn date32_column(days: impl Iterator<Item = i32>) -> ArrayRef {
+    Arc::new(Date32Array::from_iter_values(days))
+}
+
+fn schema(fields: &[(&str, DataType, bool)]) -> SchemaRef {
+    let fields = fields
+        .iter()
+        .map(|(name, t, nullable)| Field::new(*name, t.clone(), *nullable));
+    Arc::new(Schema::new(fields.collect::<Vec<_>>()))
+}

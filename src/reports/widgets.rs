@@ -1,0 +1,208 @@
+//! Dashboard widgets: a segment's revenue or order count over a period, with the value of
+//! the period before for comparison.
+//!
+//! Periods end today (the local date of `now`, today included):
+//! - `last_N_days`: the N days ending today; before it, the N days before those.
+//! - `month_to_date`: the 1st of this month to today; before it, the same days of the
+//!   previous month, its end clamped to that month's last day (on 31 March: 1 to 29
+//!   February in a leap year).
+//! - `year_to_date`: 1 January to today; before it, the same span last year (29 February
+//!   ends on 28 February).
+//! - `fixed`: the given dates; before it, as many days ending the day before `from`.
+//!
+//! Values are computed on every call from the snapshot's views and the memberships the
+//! caller reads at that moment, so they follow new facts and refreshed segments.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use futures::future::try_join_all;
+use serde::{Deserialize, Serialize};
+
+use super::calendar::DateRange;
+use super::error::{ReportError, Result};
+use super::filter::{SegmentFilter, resolve};
+use super::sales::{SalesFigures, totals};
+use super::views::ReportFacts;
+use crate::eval::SegmentLookup;
+use crate::money::Cents;
+use crate::time::{days_before, month_start, months_before, today};
+
+/// What a widget shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Revenue,
+    OrderCount,
+}
+
+/// The dates a widget covers, relative to today or fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetPeriod {
+    #[serde(rename = "last_7_days")]
+    Last7Days,
+    #[serde(rename = "last_30_days")]
+    Last30Days,
+    #[serde(rename = "last_90_days")]
+    Last90Days,
+    MonthToDate,
+    YearToDate,
+    Fixed {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+}
+
+impl WidgetPeriod {
+    /// The current range and the one before it, for the local date `today`.
+    ///
+    /// # Errors
+    /// [`ReportError::EmptyRange`] for fixed dates whose `from` is after `to`.
+    pub fn ranges(&self, today: NaiveDate) -> Result<(DateRange, DateRange)> {
+        let last = |days: u32| DateRange::new(days_before(today, days - 1), today);
+        let current = match *self {
+            WidgetPeriod::Last7Days => last(7)?,
+            WidgetPeriod::Last30Days => last(30)?,
+            WidgetPeriod::Last90Days => last(90)?,
+            WidgetPeriod::MonthToDate => DateRange::new(month_start(today), today)?,
+            WidgetPeriod::YearToDate => DateRange::new(year_start(today), today)?,
+            WidgetPeriod::Fixed { from, to } => DateRange::new(from, to)?,
+        };
+        let previous = match *self {
+            WidgetPeriod::MonthToDate => calendar_before(today, 1, month_start)?,
+            WidgetPeriod::YearToDate => calendar_before(today, 12, year_start)?,
+            _ => current.previous(),
+        };
+        Ok((current, previous))
+    }
+}
+
+fn year_start(date: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date)
+}
+
+/// From the start (`start_of`) of the date `months` before today, to that date.
+fn calendar_before(
+    today: NaiveDate,
+    months: u32,
+    start_of: fn(NaiveDate) -> NaiveDate,
+) -> Result<DateRange> {
+    let end = months_before(today, months);
+    DateRange::new(start_of(end), end)
+}
+
+/// A widget as stored in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Widget {
+    pub id: i64,
+    pub title: String,
+    /// The segment whose clients count; none counts every sale, guest sales included.
+    pub segment_id: Option<i64>,
+    pub metric: Metric,
+    pub period: WidgetPeriod,
+}
+
+/// A widget's value now and in the period before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WidgetValue {
+    pub widget: Widget,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub previous_from: NaiveDate,
+    pub previous_to: NaiveDate,
+    /// None when `unavailable` says why.
+    pub current: Option<Amount>,
+    pub previous: Option<Amount>,
+    /// Why there is no value: the widget's segment no longer exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+}
+
+/// A widget's number: money as a decimal string, a count as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Amount {
+    Money(Cents),
+    Count(u64),
+}
+
+impl Amount {
+    fn of(metric: Metric, figures: &SalesFigures) -> Amount {
+        match metric {
+            Metric::Revenue => Amount::Money(figures.revenue),
+            Metric::OrderCount => Amount::Count(figures.orders),
+        }
+    }
+}
+
+/// The value of every widget as of `now`, in the order given. Memberships are read from
+/// `segments`; a widget whose segment is unknown comes back `unavailable`, not as an error,
+/// so one stale widget never hides the dashboard.
+///
+/// # Errors
+/// Only an internal fault running a query.
+pub async fn widget_values(
+    facts: &ReportFacts,
+    segments: &dyn SegmentLookup,
+    widgets: &[Widget],
+    now: DateTime<Utc>,
+) -> Result<Vec<WidgetValue>> {
+    let today = today(now, facts.snapshot.tz);
+    try_join_all(
+        widgets
+            .iter()
+            .map(|w| widget_value(facts, segments, w, today)),
+    )
+    .await
+}
+
+async fn widget_value(
+    facts: &ReportFacts,
+    segments: &dyn SegmentLookup,
+    widget: &Widget,
+    today: NaiveDate,
+) -> Result<WidgetValue> {
+    let (current, previous) = match widget.period.ranges(today) {
+        Ok(ranges) => ranges,
+        Err(error) => return Ok(unavailable(widget, today, error.to_string())),
+    };
+    let filter = SegmentFilter {
+        include: widget.segment_id.into_iter().collect(),
+        exclude: Vec::new(),
+    };
+    let members = match resolve(&filter, &facts.snapshot.universe, |id| segments.members(id)) {
+        Ok(members) => members,
+        Err(ReportError::UnknownSegment { id, .. }) => {
+            let why = format!("segment {id} does not exist");
+            return Ok(unavailable(widget, today, why));
+        }
+        Err(error) => return Err(error),
+    };
+    let mask = facts.mask(members.as_ref());
+    let (now, before) = tokio::try_join!(
+        totals(facts, current, mask.as_ref()),
+        totals(facts, previous, mask.as_ref())
+    )?;
+    Ok(WidgetValue {
+        widget: widget.clone(),
+        from: current.from(),
+        to: current.to(),
+        previous_from: previous.from(),
+        previous_to: previous.to(),
+        current: Some(Amount::of(widget.metric, &now)),
+        previous: Some(Amount::of(widget.metric, &before)),
+        unavailable: None,
+    })
+}
+
+fn unavailable(widget: &Widget, today: NaiveDate, why: String) -> WidgetValue {
+    WidgetValue {
+        widget: widget.clone(),
+        from: today,
+        to: today,
+        previous_from: today,
+        previous_to: today,
+        current: None,
+        previous: None,
+        unavailable: Some(why),
+    }
+}
