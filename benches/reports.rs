@@ -1,0 +1,247 @@
+//! Reports at scale: 1M clients (1 % deleted) and 20M orders spread uniformly over
+//! 2022-2024 (90 % completed, 5 % guest sales), zone Europe/Berlin, built from seeded
+//! random arrays. Two random segments of 10 % of the live clients each.
+//!
+//! - `sales_over_time/monthly_2024/{two_segments,unfiltered}`: revenue, orders, average
+//!   order value and distinct clients per month of 2024 (about 6M completed orders in
+//!   range), filtered by the union of the two segments, and unfiltered.
+//! - `widget_values/ten`: ten widgets (last 7/30/90 days, month and year to date, fixed
+//!   dates; half on a segment), each with the period before.
+//! - `member_selection/*`: the selection kernel alone over the 2024 slice's positions,
+//!   a dense mask against roaring `contains` per row.
+//!
+//! Run with `cargo bench --bench reports`; building the tenant takes a while.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Int64Array, ListArray, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt32Array,
+};
+use arrow::datatypes::Field;
+use chrono::{DateTime, NaiveDate, Utc};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use roaring::RoaringBitmap;
+use segments::facts::builder::FactsBuilder;
+use segments::facts::schema::{clients_schema, orders_schema};
+use segments::facts::{Facts, LoadReport};
+use segments::reports::{
+    DateRange, Granularity, MemberMask, Metric, ReportFacts, SegmentFilter, Widget, WidgetPeriod,
+    resolve, sales_over_time, widget_values,
+};
+use segments::snapshot::Snapshot;
+
+const CLIENTS: i64 = 1_000_000;
+const ORDERS: i64 = 20_000_000;
+const SEED: u64 = 20_240_101;
+
+fn micros(rfc3339: &str) -> i64 {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_micros()
+}
+
+fn clients(rng: &mut ChaCha8Rng) -> RecordBatch {
+    let n = CLIENTS as usize;
+    let countries = ["DE", "FR", "US", "GB", "ES", "IT", "NL", "PL"];
+    let created = micros("2020-01-01T00:00:00Z");
+    let deleted = micros("2024-06-01T00:00:00Z");
+    let tags_field = Arc::new(Field::new("item", arrow::datatypes::DataType::Utf8, true));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(1..=CLIENTS)),
+        Arc::new(StringArray::from_iter_values(
+            (1..=CLIENTS).map(|i| format!("Client {i}")),
+        )),
+        Arc::new(StringArray::new_null(n)),
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+            "retail", n,
+        ))),
+        Arc::new(StringArray::from_iter_values(
+            (0..n).map(|_| countries[rng.random_range(0..countries.len())]),
+        )),
+        Arc::new(StringArray::new_null(n)),
+        Arc::new(TimestampMicrosecondArray::from(vec![created; n]).with_timezone("UTC")),
+        Arc::new(ListArray::new_null(tags_field, n)),
+        Arc::new(
+            (0..n)
+                .map(|_| rng.random_bool(0.01).then_some(deleted))
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        ),
+        Arc::new(BooleanArray::new_null(n)),
+    ];
+    RecordBatch::try_new(clients_schema(&[]), columns).unwrap()
+}
+
+fn orders(rng: &mut ChaCha8Rng) -> RecordBatch {
+    let n = ORDERS as usize;
+    let (start, end) = (
+        micros("2022-01-01T00:00:00Z"),
+        micros("2025-01-01T00:00:00Z"),
+    );
+    let others = ["cancelled", "refunded", "open"];
+    let status = |r: f64| {
+        if r < 0.9 {
+            "completed"
+        } else {
+            others[(r * 1e6) as usize % 3]
+        }
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(1..=ORDERS)),
+        Arc::new(
+            (0..n)
+                .map(|_| (!rng.random_bool(0.05)).then(|| rng.random_range(1..=CLIENTS)))
+                .collect::<Int64Array>(),
+        ),
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(
+                (0..n).map(|_| rng.random_range(start..end)),
+            )
+            .with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from_iter_values(
+            (0..n).map(|_| status(rng.random())),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            (0..n).map(|_| rng.random_range(100..50_000)),
+        )),
+        Arc::new(Int64Array::from_iter_values((0..n).map(|_| {
+            if rng.random_bool(0.02) {
+                rng.random_range(0..5_000)
+            } else {
+                0
+            }
+        }))),
+    ];
+    RecordBatch::try_new(orders_schema(), columns).unwrap()
+}
+
+/// Two random segments of 10 % of the live clients each.
+fn segments(snapshot: &Snapshot, rng: &mut ChaCha8Rng) -> HashMap<i64, Arc<RoaringBitmap>> {
+    let mut pick = || -> RoaringBitmap {
+        snapshot
+            .universe
+            .iter()
+            .filter(|_| rng.random_bool(0.1))
+            .collect()
+    };
+    HashMap::from([(1, Arc::new(pick())), (2, Arc::new(pick()))])
+}
+
+async fn tenant() -> (ReportFacts, HashMap<i64, Arc<RoaringBitmap>>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let empty = FactsBuilder::new().build().unwrap();
+    let facts = Facts {
+        clients: clients(&mut rng),
+        orders: orders(&mut rng),
+        custom_fields: Vec::new(),
+        report: LoadReport::default(),
+        ..empty
+    };
+    let snapshot = Snapshot::build(facts, "Europe/Berlin".parse().unwrap())
+        .await
+        .unwrap();
+    let segments = segments(&snapshot, &mut rng);
+    (ReportFacts::build(snapshot).unwrap(), segments)
+}
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+}
+
+fn ten_widgets() -> Vec<Widget> {
+    let fixed = WidgetPeriod::Fixed {
+        from: date("2024-04-01"),
+        to: date("2024-06-30"),
+    };
+    let periods = [
+        WidgetPeriod::Last7Days,
+        WidgetPeriod::Last30Days,
+        WidgetPeriod::Last90Days,
+        WidgetPeriod::MonthToDate,
+        WidgetPeriod::YearToDate,
+    ];
+    let mut widgets = Vec::new();
+    for (i, period) in periods
+        .into_iter()
+        .chain([fixed])
+        .cycle()
+        .take(10)
+        .enumerate()
+    {
+        widgets.push(Widget {
+            id: i as i64 + 1,
+            title: format!("widget {i}"),
+            segment_id: (i % 2 == 1).then_some(1 + (i as i64 / 2) % 2),
+            metric: if i % 3 == 0 {
+                Metric::OrderCount
+            } else {
+                Metric::Revenue
+            },
+            period,
+        });
+    }
+    widgets
+}
+
+fn bench_reports(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (facts, segments) = runtime.block_on(tenant());
+    let lookup = |id: i64| segments.get(&id).cloned();
+    let filter = SegmentFilter {
+        include: vec![1, 2],
+        exclude: Vec::new(),
+    };
+    let universe = &facts.snapshot().universe;
+    let members = resolve(&filter, universe, lookup).unwrap();
+    let year = DateRange::new(date("2024-01-01"), date("2024-12-31")).unwrap();
+
+    let mut group = c.benchmark_group("sales_over_time");
+    group.sample_size(20);
+    for (name, members) in [("two_segments", members.as_ref()), ("unfiltered", None)] {
+        group.bench_function(BenchmarkId::new("monthly_2024", name), |b| {
+            b.iter(|| runtime.block_on(sales_over_time(&facts, year, Granularity::Month, members)))
+        });
+    }
+    group.finish();
+
+    let widgets = ten_widgets();
+    let now: DateTime<Utc> = "2024-12-31T12:00:00Z".parse().unwrap();
+    let mut group = c.benchmark_group("widget_values");
+    group.sample_size(20);
+    group.bench_function("ten", |b| {
+        b.iter(|| runtime.block_on(widget_values(&facts, &lookup, &widgets, now)))
+    });
+    group.finish();
+
+    bench_selection(c, &facts, members.as_ref().unwrap());
+}
+
+/// The selection kernel alone: 5M positions tested against the two-segment union.
+fn bench_selection(c: &mut Criterion, facts: &ReportFacts, members: &RoaringBitmap) {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let n = facts.snapshot().index.len() as u32;
+    let positions = UInt32Array::from_iter_values((0..5_000_000).map(|_| rng.random_range(0..n)));
+    let mut group = c.benchmark_group("member_selection");
+    group.sample_size(20);
+    group.bench_function("dense_mask", |b| {
+        b.iter(|| MemberMask::from_bitmap(members, n as usize).select(&positions))
+    });
+    group.bench_function("roaring_contains", |b| {
+        b.iter(|| {
+            let hits = positions
+                .values()
+                .iter()
+                .map(|p| Some(members.contains(*p)));
+            hits.collect::<BooleanArray>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_reports);
+criterion_main!(benches);
