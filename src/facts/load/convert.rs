@@ -243,14 +243,7 @@ fn to_float(array: &ArrayRef, cells: &Cells) -> Result<ArrayRef> {
 
 fn to_money(array: &ArrayRef, cells: &Cells) -> Result<ArrayRef> {
     let cents: Int64Array = match array.data_type() {
-        DataType::Decimal128(_, scale) => {
-            let scale = *scale;
-            map_values(array.as_primitive::<Decimal128Type>(), |index, value| {
-                Cents::from_decimal(value, scale)
-                    .map(|c| c.0)
-                    .map_err(|e| cells.money_error(index, e))
-            })?
-        }
+        DataType::Decimal128(_, scale) => decimal128_cents(array, *scale, cells)?,
         DataType::Decimal256(_, scale) => decimal256_cents(array, *scale, cells)?,
         DataType::Utf8 => parse_texts(array.as_string::<i32>(), |index, value| {
             Cents::parse(value)
@@ -275,6 +268,29 @@ fn to_money(array: &ArrayRef, cells: &Cells) -> Result<ArrayRef> {
         other => return Err(cells.wrong_type(other, expected_type(ValueKind::Money))),
     };
     Ok(Arc::new(cents))
+}
+
+/// Decimal128 values at any scale. The common scales take a fast path per value; anything
+/// unusual goes through [`Cents::from_decimal`], which also words the errors.
+fn decimal128_cents(array: &ArrayRef, scale: i8, cells: &Cells) -> Result<Int64Array> {
+    let decimals = array.as_primitive::<Decimal128Type>();
+    let exact = |index: usize, value: i128| {
+        let cents = Cents::from_decimal(value, scale);
+        cents.map(|c| c.0).map_err(|e| cells.money_error(index, e))
+    };
+    match scale {
+        2 => map_values(decimals, |index, value| {
+            i64::try_from(value).or_else(|_| exact(index, value))
+        }),
+        3..=20 => {
+            let factor = 10i128.pow(u32::from(scale.unsigned_abs() - 2));
+            map_values(decimals, |index, value| match value % factor {
+                0 => i64::try_from(value / factor).or_else(|_| exact(index, value)),
+                _ => exact(index, value),
+            })
+        }
+        _ => map_values(decimals, exact),
+    }
 }
 
 /// Decimal256 values, first brought down to scale 2 in 256 bits so that nothing overflows

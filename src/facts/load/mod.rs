@@ -58,6 +58,7 @@ mod infer;
 mod orphans;
 mod parquet;
 mod part;
+mod sink;
 mod spec;
 mod table;
 mod text;

@@ -1,10 +1,9 @@
 //! Loading one table: open its parts, settle its custom fields, convert every batch to the
-//! canonical schema, check unique ids, and concatenate.
+//! canonical schema into one batch, and check unique ids.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arrow::array::{ArrayRef, AsArray, Int64Array, new_null_array};
-use arrow::compute::concat_batches;
 use arrow::datatypes::{Field, Int64Type, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use std::sync::Arc;
@@ -16,6 +15,7 @@ use super::error::{LoadError, Result};
 use super::ids::IdSet;
 use super::infer;
 use super::part::{self, OpenPart};
+use super::sink::TableSink;
 use super::spec::{ColumnSpec, Presence, TableSpec};
 use crate::facts::schema::CustomField;
 
@@ -50,18 +50,26 @@ pub(super) fn load(dir: &Path, spec: &TableSpec) -> Result<LoadedTable> {
     let columns = spec.all_columns(&custom_fields);
 
     let rows = opened.iter().map(|p| p.rows).sum();
-    let mut ids = spec.unique.map(|_| IdSet::with_capacity(rows));
-    let mut batches = Vec::new();
+    let mut sink = TableSink::new(&schema, rows);
+    let mut spans = Vec::with_capacity(opened.len());
     for part in opened {
+        spans.push(PartSpan {
+            file: part.path.clone(),
+            first_row: sink.rows(),
+        });
         let target = Target {
             spec,
             columns: &columns,
             schema: &schema,
         };
-        batches.extend(convert_part(part, &target, ids.as_mut())?);
+        convert_part(part, &target, &mut sink)?;
     }
 
-    let batch = concat_batches(&schema, &batches).map_err(|e| LoadError::arrow(dir, e))?;
+    let batch = sink.finish().map_err(|e| LoadError::arrow(dir, e))?;
+    let ids = spec
+        .unique
+        .map(|column| unique_ids(&batch, column, &spans))
+        .transpose()?;
     Ok(LoadedTable {
         batch,
         custom_fields,
@@ -96,15 +104,10 @@ struct Target<'a> {
     schema: &'a SchemaRef,
 }
 
-fn convert_part(
-    part: OpenPart,
-    target: &Target,
-    mut ids: Option<&mut IdSet>,
-) -> Result<Vec<RecordBatch>> {
+fn convert_part(part: OpenPart, target: &Target, sink: &mut TableSink) -> Result<()> {
     let path = part.path.clone();
     let parse_text = part.format == Format::Csv;
     let mut rows_before = 0;
-    let mut batches = Vec::new();
     for raw in part.batches(target.spec)? {
         let raw = raw?;
         let origin = Origin {
@@ -113,13 +116,11 @@ fn convert_part(
             parse_text,
         };
         let batch = canonical_batch(&raw, target, &origin)?;
-        if let (Some(column), Some(ids)) = (target.spec.unique, ids.as_deref_mut()) {
-            check_unique(&batch, column, ids, &origin)?;
-        }
+        sink.append(&batch)
+            .map_err(|e| LoadError::arrow(&path, e))?;
         rows_before += raw.num_rows();
-        batches.push(batch);
     }
-    Ok(batches)
+    Ok(())
 }
 
 /// Where a raw batch sits in its file.
@@ -182,18 +183,30 @@ fn absent_column(presence: Presence, field: &Field, rows: usize) -> ArrayRef {
     }
 }
 
-fn check_unique(batch: &RecordBatch, column: &str, ids: &mut IdSet, origin: &Origin) -> Result<()> {
-    let Some(values) = batch.column_by_name(column) else {
-        return Ok(());
+/// Where one part's rows start in the table.
+struct PartSpan {
+    file: PathBuf,
+    first_row: usize,
+}
+
+/// The set of the values of `column`, which must be unique; a repeat is an error naming
+/// the file and row of its second occurrence.
+fn unique_ids(batch: &RecordBatch, column: &str, spans: &[PartSpan]) -> Result<IdSet> {
+    let values = batch[column].as_primitive::<Int64Type>();
+    let mut ids = IdSet::for_values(values);
+    let repeat = values.values().iter().position(|&id| !ids.insert(id));
+    let Some(index) = repeat else {
+        return Ok(ids);
     };
-    let values = values.as_primitive::<Int64Type>().values();
-    match values.iter().position(|&id| !ids.insert(id)) {
-        Some(index) => Err(LoadError::DuplicateId {
-            file: origin.file.to_path_buf(),
-            column: column.to_string(),
-            row: origin.cells(column).row(index),
-            id: values[index],
-        }),
-        None => Ok(()),
-    }
+    let span = spans
+        .iter()
+        .rev()
+        .find(|s| s.first_row <= index)
+        .expect("a part holds every row");
+    Err(LoadError::DuplicateId {
+        file: span.file.clone(),
+        column: column.to_string(),
+        row: index - span.first_row + 1,
+        id: values.value(index),
+    })
 }
