@@ -56,6 +56,8 @@ pub enum WriteError {
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: {source}")]
     Parquet { path: PathBuf, source: ParquetError },
+    #[error("{dir} already holds tenant data ({found}); pass --force to replace it")]
+    NotEmpty { dir: PathBuf, found: String },
     #[error("{table}: {source}")]
     Arrow {
         table: &'static str,
@@ -558,6 +560,65 @@ pub fn write_tenant_settings(dir: &Path, time_zone: &str) -> Result<()> {
     fs::rename(&tmp, &path).map_err(io_error)
 }
 
+/// Makes `dir` ready for a new tenant. A folder already holding tenant data is refused,
+/// unless `replace`: then only the tables' files, `tenant.json` and the part files of
+/// table folders are removed, never anything else.
+///
+/// # Errors
+/// Tenant data present without `replace`, or a file that cannot be removed.
+pub fn prepare_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
+    let present: Vec<PathBuf> = tenant_entries(dir)
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect();
+    if !present.is_empty() && !replace {
+        let found: Vec<String> = present.iter().map(|p| p.display().to_string()).collect();
+        return Err(WriteError::NotEmpty {
+            dir: dir.to_path_buf(),
+            found: found.join(", "),
+        });
+    }
+    for path in present {
+        let removed = match path.is_dir() {
+            true => remove_parts(&path),
+            false => fs::remove_file(&path),
+        };
+        removed.map_err(|source| WriteError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    fs::create_dir_all(dir).map_err(|source| WriteError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Every table file or folder a tenant folder may hold, and its settings.
+fn tenant_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries = vec![dir.join("tenant.json")];
+    for table in Table::ALL {
+        entries.push(dir.join(format!("{}.parquet", table.name())));
+        entries.push(dir.join(format!("{}.csv", table.name())));
+        entries.push(dir.join(table.name()));
+    }
+    entries
+}
+
+fn remove_parts(folder: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(folder)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("part-") && (name.ends_with(".parquet") || name.ends_with(".csv")) {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".tmp");
@@ -724,6 +785,29 @@ mod tests {
         );
         assert_eq!(names(&more), ["part-0004.parquet"]);
         assert_eq!(decimals(&read_back(&parts[1]), "total"), [300, 400]);
+    }
+
+    #[test]
+    fn a_tenant_folder_is_replaced_only_when_asked_and_only_its_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("clients.csv"), "client_id\n").unwrap();
+        fs::create_dir(dir.path().join("orders")).unwrap();
+        fs::write(dir.path().join("orders").join("part-0001.parquet"), "x").unwrap();
+        fs::write(dir.path().join("orders").join("notes.txt"), "keep").unwrap();
+        fs::write(dir.path().join("segments.json"), "[]").unwrap();
+
+        let refused = prepare_tenant_dir(dir.path(), false);
+        prepare_tenant_dir(dir.path(), true).unwrap();
+
+        assert!(
+            matches!(refused, Err(WriteError::NotEmpty { .. })),
+            "{refused:?}"
+        );
+        assert!(!dir.path().join("clients.csv").exists());
+        assert!(!dir.path().join("orders").join("part-0001.parquet").exists());
+        assert!(dir.path().join("orders").join("notes.txt").exists());
+        assert!(dir.path().join("segments.json").exists());
+        prepare_tenant_dir(&dir.path().join("new"), false).unwrap();
     }
 
     #[test]

@@ -19,9 +19,7 @@ mod vocab;
 #[cfg(test)]
 mod tests;
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -93,10 +91,6 @@ pub enum GenError {
     NoClients,
     #[error("--now {now} must be after {HISTORY_START}, where the generated history starts")]
     NowTooEarly { now: NaiveDate },
-    #[error("{dir} already holds tenant data ({found}); pass --force to replace it")]
-    NotEmpty { dir: PathBuf, found: String },
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error("internal error, a bug: generated columns do not fit the schema: {0}")]
@@ -153,7 +147,7 @@ pub fn generate(
 ) -> Result<GenSummary, GenError> {
     let started = Instant::now();
     let span = validate(options)?;
-    prepare_out(out, replace)?;
+    write::prepare_tenant_dir(out, replace)?;
     let _span =
         tracing::info_span!("generate", clients = options.clients, seed = options.seed).entered();
 
@@ -209,62 +203,6 @@ fn validate(options: &GenOptions) -> Result<Span, GenError> {
         return Err(GenError::NowTooEarly { now: options.now });
     }
     Ok(Span::new(options.now))
-}
-
-/// The files a tenant folder may hold that generation writes.
-fn tenant_entries(out: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = ["clients", "invoices", "products"]
-        .iter()
-        .flat_map(|t| [format!("{t}.parquet"), format!("{t}.csv")])
-        .map(|name| out.join(name))
-        .collect();
-    entries.push(out.join("tenant.json"));
-    entries.extend(["orders", "order_lines"].iter().map(|t| out.join(t)));
-    entries
-}
-
-/// Refuses a folder that already holds tenant data, or clears it when `replace`: only the
-/// tables' files and the part files of `orders/` and `order_lines/` are removed.
-fn prepare_out(out: &Path, replace: bool) -> Result<(), GenError> {
-    let io_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| GenError::Io { path, source }
-    };
-    let present: Vec<PathBuf> = tenant_entries(out)
-        .into_iter()
-        .filter(|p| p.exists())
-        .collect();
-    if !present.is_empty() && !replace {
-        let found = present
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>();
-        return Err(GenError::NotEmpty {
-            dir: out.to_path_buf(),
-            found: found.join(", "),
-        });
-    }
-    for path in present {
-        match path.is_dir() {
-            true => remove_parts(&path).map_err(io_error(&path))?,
-            false => fs::remove_file(&path).map_err(io_error(&path))?,
-        }
-    }
-    fs::create_dir_all(out).map_err(io_error(out))
-}
-
-fn remove_parts(folder: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(folder)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name.starts_with("part-") && (name.ends_with(".parquet") || name.ends_with(".csv")) {
-            fs::remove_file(&path)?;
-        }
-    }
-    Ok(())
 }
 
 /// Every client, block by block in parallel, with the plan of its orders.

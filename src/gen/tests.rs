@@ -298,7 +298,10 @@ fn refuses_a_folder_holding_a_tenant_unless_told_to_replace_it() {
     let again = generate(&options(30, 1), dir.path(), false, &|_| {});
     let replaced = generate(&options(30, 1), dir.path(), true, &|_| {});
 
-    assert!(matches!(again, Err(GenError::NotEmpty { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(GenError::Write(WriteError::NotEmpty { .. }))),
+        "{again:?}"
+    );
     assert!(replaced.is_ok(), "{replaced:?}");
 }
 
