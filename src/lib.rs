@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod facts;
 pub mod r#gen;
+pub mod import;
 pub mod money;
 pub mod rules;
 pub mod time;

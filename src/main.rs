@@ -18,6 +18,8 @@ enum Command {
     Eval(segments::cli::eval::EvalArgs),
     /// Generate a deterministic synthetic tenant.
     Gen(segments::cli::r#gen::GenArgs),
+    /// Import a tenant from a TPC-H database or a sales-lines export.
+    Import(segments::cli::import::ImportArgs),
 }
 
 #[tokio::main]
@@ -25,11 +27,12 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Commands that print a result keep their logs to warnings; a server logs its lifecycle.
     let default_level = match &cli.command {
-        Command::Eval(_) | Command::Gen(_) => "warn",
+        Command::Eval(_) | Command::Gen(_) | Command::Import(_) => "warn",
     };
     segments::cli::init_tracing(default_level);
     match cli.command {
         Command::Eval(args) => segments::cli::eval::run(args).await,
         Command::Gen(args) => segments::cli::r#gen::run(args),
+        Command::Import(args) => segments::cli::import::run(args),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod eval;
 pub mod r#gen;
+pub mod import;
 
 /// Logs go to stderr, filtered by `RUST_LOG`, else at `default_level`; colours only on a
 /// terminal.
