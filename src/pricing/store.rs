@@ -14,6 +14,9 @@ use super::{PricingError, Result, validate_priority};
 use crate::money::Cents;
 
 /// The statements that create the pricing tables; the catalog runs them at start-up.
+///
+/// Each entry is one step: entry `i` is migration version `i + 1` of the module `pricing`
+/// in the catalog's `schema_version`. Never edit an entry that shipped; append new ones.
 pub const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS pricing_priority (
         position INTEGER PRIMARY KEY,
