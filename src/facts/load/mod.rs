@@ -17,7 +17,9 @@
 //! - Timestamps: any unit, with or without a zone (none means UTC), or a date (midnight
 //!   UTC). In CSV: RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]` or `YYYY-MM-DDTHH:MM:SS` without a
 //!   zone (UTC), or a bare `YYYY-MM-DD` (midnight UTC).
-//! - Dates (`due_at`): `Date32`, `Date64` or a timestamp's UTC date; in CSV `YYYY-MM-DD`.
+//! - Dates (`due_at`): `Date32`, `Date64` or a timestamp's UTC date; in CSV `YYYY-MM-DD`
+//!   (a timestamp gives its UTC date).
+//! - Booleans: `Boolean`; in CSV `true`/`false`, `yes`/`no` or `1`/`0`, in any case.
 //! - Statuses are trimmed and case folded, then must be known; they are kept lower-case.
 //! - `tags`: a list of text; in CSV split on `;`, pieces trimmed, empty pieces dropped,
 //!   case kept.

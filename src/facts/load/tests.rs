@@ -961,3 +961,207 @@ fn names_a_repeated_column() {
     );
     assert!(matches!(error, LoadError::DuplicateColumn { .. }));
 }
+
+// ---- Conversion of every accepted input type ----
+
+mod conversions {
+    use arrow::array::{
+        Date64Array, Decimal32Array, Decimal256Array, GenericListBuilder, Int8Array,
+        LargeStringBuilder, StringViewArray, TimestampNanosecondArray, TimestampSecondArray,
+        UInt32Array, UInt64Array,
+    };
+    use arrow::datatypes::i256;
+
+    use super::super::convert::{Cells, convert};
+    use super::super::spec::ValueKind;
+    use super::*;
+
+    fn cells(parse_text: bool) -> Cells<'static> {
+        Cells {
+            file: Path::new("part.parquet"),
+            column: "c",
+            rows_before: 10,
+            parse_text,
+        }
+    }
+
+    #[track_caller]
+    fn check(input: ArrayRef, kind: ValueKind, expected: ArrayRef) {
+        let converted = convert(&input, kind, &cells(false)).unwrap();
+        assert_eq!(&converted, &expected, "{} as {kind:?}", input.data_type());
+    }
+
+    #[track_caller]
+    fn check_error(input: ArrayRef, kind: ValueKind, fragments: &[&str]) {
+        let message = convert(&input, kind, &cells(false))
+            .unwrap_err()
+            .to_string();
+        for fragment in fragments {
+            assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+        }
+    }
+
+    fn int64(values: Vec<Option<i64>>) -> ArrayRef {
+        arc(Int64Array::from(values))
+    }
+
+    #[test]
+    fn reads_any_integer_that_fits() {
+        check(
+            arc(Int8Array::from(vec![Some(-5), None])),
+            ValueKind::Int,
+            int64(vec![Some(-5), None]),
+        );
+        check(
+            arc(UInt32Array::from(vec![7])),
+            ValueKind::Int,
+            int64(vec![Some(7)]),
+        );
+        check(
+            arc(UInt64Array::from(vec![7])),
+            ValueKind::Int,
+            int64(vec![Some(7)]),
+        );
+        let huge = arc(UInt64Array::from(vec![1, u64::MAX]));
+        check_error(
+            huge,
+            ValueKind::Int,
+            &[
+                "part.parquet",
+                "column `c`",
+                "row 12",
+                "18446744073709551615",
+            ],
+        );
+    }
+
+    #[test]
+    fn reads_money_from_any_decimal_or_integer() {
+        let money = ValueKind::Money;
+        let d256 = Decimal256Array::from(vec![i256::from_i128(1_234_500), i256::from_i128(-10)]);
+        let d256 = d256.with_precision_and_scale(40, 3).unwrap();
+        check(arc(d256), money, int64(vec![Some(123_450), Some(-1)]));
+        let d32 = Decimal32Array::from(vec![1_999])
+            .with_precision_and_scale(9, 2)
+            .unwrap();
+        check(arc(d32), money, int64(vec![Some(1_999)]));
+        let negative_scale = decimals(vec![Some(5)], 10, -2); // 500 units
+        check(arc(negative_scale), money, int64(vec![Some(50_000)]));
+        check(
+            arc(Int32Array::from(vec![12])),
+            money,
+            int64(vec![Some(1_200)]),
+        );
+        let d256 = Decimal256Array::from(vec![i256::from_i128(1_234_567)]);
+        let d256 = d256.with_precision_and_scale(40, 4).unwrap();
+        check_error(
+            arc(d256),
+            money,
+            &["column `c`", "row 11", "123.4567", "more than 2 decimal"],
+        );
+        let too_big = decimals(vec![Some(i128::MAX / 10)], 38, 2);
+        check_error(
+            arc(too_big),
+            money,
+            &["column `c`", "row 11", "is not an amount that fits"],
+        );
+    }
+
+    #[test]
+    fn reads_timestamps_of_any_unit_and_dates() {
+        let ts = ValueKind::Timestamp;
+        let expected = |t: &str| arc(micros_array(vec![micros(t)]));
+        let seconds = TimestampSecondArray::from(vec![micros("2024-03-01T10:00:00Z") / 1_000_000]);
+        check(arc(seconds), ts, expected("2024-03-01T10:00:00Z"));
+        let nanos = micros("2024-03-01T10:00:00.000001Z") * 1_000 + 999;
+        let nanos = TimestampNanosecondArray::from(vec![nanos]).with_timezone("+01:00");
+        check(arc(nanos), ts, expected("2024-03-01T10:00:00.000001Z"));
+        let date64 = Date64Array::from(vec![micros("2024-03-01T00:00:00Z") / 1_000]);
+        check(arc(date64), ts, expected("2024-03-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn reads_dates_from_timestamps_as_their_utc_date() {
+        let late = TimestampMillisecondArray::from(vec![micros("2024-03-01T23:30:00Z") / 1_000]);
+        let day = Date32Type::from_naive_date(date("2024-03-01"));
+        check(
+            arc(late),
+            ValueKind::Date,
+            arc(Date32Array::from(vec![day])),
+        );
+    }
+
+    #[test]
+    fn reads_every_string_type_as_text() {
+        let expected = arc(StringArray::from(vec![Some("a"), None]));
+        check(
+            arc(LargeStringArray::from(vec![Some("a"), None])),
+            ValueKind::Text,
+            expected.clone(),
+        );
+        check(
+            arc(StringViewArray::from(vec![Some("a"), None])),
+            ValueKind::Text,
+            expected.clone(),
+        );
+        let mut builder = StringDictionaryBuilder::<Int32Type>::new();
+        builder.append_value("a");
+        builder.append_null();
+        check(arc(builder.finish()), ValueKind::Text, expected);
+        check(
+            arc(Int64Array::from(vec![12])),
+            ValueKind::AnyText,
+            arc(StringArray::from(vec!["12"])),
+        );
+        check_error(
+            arc(Int64Array::from(vec![12])),
+            ValueKind::Text,
+            &["type Int64", "expected text"],
+        );
+    }
+
+    #[test]
+    fn reads_large_lists_of_large_strings_as_tags() {
+        let mut lists = GenericListBuilder::<i64, _>::new(LargeStringBuilder::new());
+        lists.append_value([Some("vip"), Some("b2b")]);
+        lists.append_null();
+        let mut expected = ListBuilder::new(StringBuilder::new());
+        expected.append_value([Some("vip"), Some("b2b")]);
+        expected.append_null();
+        check(arc(lists.finish()), ValueKind::Tags, arc(expected.finish()));
+    }
+
+    #[test]
+    fn parses_csv_booleans_leniently() {
+        let texts = arc(StringArray::from(vec![
+            Some("Yes"),
+            Some("0"),
+            None,
+            Some("TRUE"),
+        ]));
+        let converted = convert(&texts, ValueKind::Bool, &cells(true)).unwrap();
+        let expected = BooleanArray::from(vec![Some(true), Some(false), None, Some(true)]);
+        assert_eq!(converted.as_boolean(), &expected);
+        let bad = arc(StringArray::from(vec!["maybe"]));
+        let error = convert(&bad, ValueKind::Bool, &cells(true))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("row 11") && error.contains("\"maybe\""),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn names_a_file_that_is_not_parquet() {
+    let dir = tenant();
+    write_minimal(dir.path());
+    write_csv(
+        dir.path(),
+        "orders/part-0001.parquet",
+        "this is not parquet",
+    );
+    let error = check_error(dir.path(), &["part-0001.parquet", "cannot read Parquet"]);
+    assert!(matches!(error, LoadError::Parquet { .. }));
+}
