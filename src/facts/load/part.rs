@@ -25,6 +25,8 @@ pub(super) struct OpenPart {
 enum Body {
     Parquet(ParquetPart),
     /// CSV is read whole when opened: custom field kinds are inferred from its values.
+    // TODO: tables without custom fields could stream CSV in chunks, so a huge CSV part is
+    // not held as text and as canonical columns at once.
     Csv(RecordBatch),
 }
 
