@@ -145,12 +145,19 @@ mod tests {
         ids.remove(values[0]);
         assert!(!ids.contains(values[0]));
         assert!(values[1..].iter().all(|&id| ids.contains(id)));
-        assert!(absent.iter().all(|&id| !ids.contains(id)), "{absent:?} absent");
+        assert!(
+            absent.iter().all(|&id| !ids.contains(id)),
+            "{absent:?} absent"
+        );
     }
 
     #[test]
     fn holds_dense_and_sparse_ids_alike() {
-        check(vec![5, -3, 60_000, 64, 0], &[-4, 1, 60_001, i64::MIN, i64::MAX], true);
+        check(
+            vec![5, -3, 60_000, 64, 0],
+            &[-4, 1, 60_001, i64::MIN, i64::MAX],
+            true,
+        );
         check(vec![1 << 40, -7, 1, i64::MAX - 1], &[0, i64::MAX], false);
         check(vec![i64::MIN, i64::MAX, 0], &[1, i64::MIN + 1], false);
     }
