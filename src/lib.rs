@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the direction of their dependencies.
 
+pub mod bench;
 pub mod cli;
 pub mod facts;
 pub mod r#gen;

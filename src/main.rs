@@ -14,6 +14,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the standard workloads on a tenant and print one JSON line each.
+    Bench(segments::cli::bench::BenchArgs),
     /// Evaluate a rule on a tenant folder and print its members.
     Eval(segments::cli::eval::EvalArgs),
     /// Generate a deterministic synthetic tenant.
@@ -27,10 +29,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Commands that print a result keep their logs to warnings; a server logs its lifecycle.
     let default_level = match &cli.command {
-        Command::Eval(_) | Command::Gen(_) | Command::Import(_) => "warn",
+        Command::Bench(_) | Command::Eval(_) | Command::Gen(_) | Command::Import(_) => "warn",
     };
     segments::cli::init_tracing(default_level);
     match cli.command {
+        Command::Bench(args) => segments::cli::bench::run(args).await,
         Command::Eval(args) => segments::cli::eval::run(args).await,
         Command::Gen(args) => segments::cli::r#gen::run(args),
         Command::Import(args) => segments::cli::import::run(args),

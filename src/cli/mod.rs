@@ -1,6 +1,7 @@
 //! The command-line front end: one module per subcommand, each with its clap arguments and a
 //! `run` function returning the process exit code.
 
+pub mod bench;
 pub mod eval;
 pub mod r#gen;
 pub mod import;
