@@ -791,6 +791,18 @@ async fn widget_values_follow_memberships_and_facts() {
 }
 
 #[tokio::test]
+async fn the_cache_rebuilds_only_for_a_new_snapshot() {
+    let first = report_facts(shop(), "UTC").await.snapshot().clone();
+    let second = report_facts(shop(), "UTC").await.snapshot().clone();
+    let cache = ReportCache::default();
+    let a = cache.get(&first).unwrap();
+    assert!(Arc::ptr_eq(&a, &cache.get(&first).unwrap()));
+    let b = cache.get(&second).unwrap();
+    assert!(Arc::ptr_eq(b.snapshot(), &second));
+    assert!(!Arc::ptr_eq(&a, &b));
+}
+
+#[tokio::test]
 async fn csv_output_is_exact() {
     let facts = report_facts(shop(), "Europe/Berlin").await;
     let months = range("2024-02-01", "2024-04-30");

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::calendar::DateRange;
 use super::error::{ReportError, Result};
 use super::filter::{SegmentFilter, resolve};
-use super::sales::{SalesFigures, totals};
+use super::sales::revenue_and_orders;
 use super::views::ReportFacts;
 use crate::eval::SegmentLookup;
 use crate::money::Cents;
@@ -126,10 +126,10 @@ pub enum Amount {
 }
 
 impl Amount {
-    fn of(metric: Metric, figures: &SalesFigures) -> Amount {
+    fn of(metric: Metric, (revenue, orders): (Cents, u64)) -> Amount {
         match metric {
-            Metric::Revenue => Amount::Money(figures.revenue),
-            Metric::OrderCount => Amount::Count(figures.orders),
+            Metric::Revenue => Amount::Money(revenue),
+            Metric::OrderCount => Amount::Count(orders),
         }
     }
 }
@@ -179,8 +179,8 @@ async fn widget_value(
     };
     let mask = facts.mask(members.as_ref());
     let (now, before) = tokio::try_join!(
-        totals(facts, current, mask.as_ref()),
-        totals(facts, previous, mask.as_ref())
+        revenue_and_orders(facts, current, mask.as_ref()),
+        revenue_and_orders(facts, previous, mask.as_ref())
     )?;
     Ok(WidgetValue {
         widget: widget.clone(),
@@ -188,8 +188,8 @@ async fn widget_value(
         to: current.to(),
         previous_from: previous.from(),
         previous_to: previous.to(),
-        current: Some(Amount::of(widget.metric, &now)),
-        previous: Some(Amount::of(widget.metric, &before)),
+        current: Some(Amount::of(widget.metric, now)),
+        previous: Some(Amount::of(widget.metric, before)),
         unavailable: None,
     })
 }
