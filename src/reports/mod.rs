@@ -41,6 +41,9 @@
 //! 5. **Grouping on integers.** Periods and countries are looked up inside the plan too:
 //!    `period(day)` and `country(client_pos)` map the key through a small table to a label
 //!    number, so grouping hashes integers; labels are attached after aggregation.
+//! 6. **Distinct clients as bitmaps.** "Buying clients" is the aggregate
+//!    `distinct_clients(client_pos)`: one roaring bitmap per group, merged across
+//!    partitions with OR, so a client counts once per period and once in the total.
 //!
 //! Unfiltered reports skip step 4 and so include guest sales and sales of deleted
 //! clients; a filter never holds either.
@@ -51,6 +54,7 @@
 mod balances;
 mod calendar;
 mod csv;
+mod distinct;
 mod error;
 mod filter;
 mod label;

@@ -7,12 +7,13 @@ use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{Int64Type, UInt32Type};
 use chrono::NaiveDate;
 use datafusion::functions_aggregate::count::count_all;
-use datafusion::functions_aggregate::expr_fn::{count_distinct, sum};
+use datafusion::functions_aggregate::expr_fn::sum;
 use datafusion::prelude::{DataFrame, Expr, col};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{DateRange, Granularity, period_table, periods};
+use super::distinct::distinct_clients;
 use super::error::{ReportError, Result};
 use super::filter::MemberMask;
 use super::label::label;
@@ -169,7 +170,7 @@ fn figures() -> Vec<Expr> {
     vec![
         sum(col(column::REVENUE_CENTS)).alias("revenue"),
         count_all().alias("orders"),
-        count_distinct(col(column::CLIENT_POS)).alias("clients"),
+        distinct_clients(col(column::CLIENT_POS)).alias("clients"),
     ]
 }
 
@@ -250,7 +251,7 @@ pub async fn sales_by_product(
     let aggregates = vec![
         sum(col(column::LINE_TOTAL_CENTS)).alias("revenue"),
         sum(col(column::QUANTITY)).alias("quantity"),
-        count_distinct(col(column::CLIENT_POS)).alias("clients"),
+        distinct_clients(col(column::CLIENT_POS)).alias("clients"),
     ];
     let ranked = facts
         .scan(&facts.lines, range, mask.as_ref())?

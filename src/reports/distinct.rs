@@ -1,0 +1,275 @@
+//! `distinct_clients(client_pos)`: how many different clients a group of rows holds,
+//! counted with one roaring bitmap per group instead of a hash set of values.
+//!
+//! Positions are dense `u32`s, so a group's clients are a bitmap: inserting is a bit set,
+//! partial results merge with a bitmap OR, and the count is the bitmap's length. Null
+//! positions (guest sales) are not clients and are skipped.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Int64Array};
+use arrow::datatypes::{DataType, Field, FieldRef, UInt32Type};
+use datafusion::common::{ScalarValue, exec_datafusion_err};
+use datafusion::error::Result;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
+use datafusion::prelude::Expr;
+use roaring::RoaringBitmap;
+
+/// The aggregate `distinct_clients(positions)`, an `Int64` count.
+pub fn distinct_clients(positions: Expr) -> Expr {
+    AggregateUDF::new_from_impl(DistinctClients::new()).call(vec![positions])
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DistinctClients {
+    signature: Signature,
+}
+
+impl DistinctClients {
+    fn new() -> DistinctClients {
+        let signature = Signature::exact(vec![DataType::UInt32], Volatility::Immutable);
+        DistinctClients { signature }
+    }
+}
+
+impl AggregateUDFImpl for DistinctClients {
+    fn name(&self) -> &str {
+        "distinct_clients"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn is_nullable(&self) -> bool {
+        false
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let name = format!("{}[bitmap]", args.name);
+        Ok(vec![Arc::new(Field::new(name, DataType::Binary, true))])
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(OneGroup::default()))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(Groups::default()))
+    }
+
+    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(Some(0)))
+    }
+}
+
+fn serialize(bitmap: &RoaringBitmap) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(bitmap.serialized_size());
+    bitmap
+        .serialize_into(&mut bytes)
+        .expect("writing to memory");
+    bytes
+}
+
+fn deserialize(bytes: &[u8]) -> Result<RoaringBitmap> {
+    RoaringBitmap::deserialize_unchecked_from(bytes)
+        .map_err(|e| exec_datafusion_err!("distinct_clients: a partial state is corrupt: {e}"))
+}
+
+/// The non-null positions of `values[0]`, where `filter` (if any) is true.
+fn positions<'a>(
+    values: &'a [ArrayRef],
+    filter: Option<&'a BooleanArray>,
+) -> impl Iterator<Item = (usize, u32)> + 'a {
+    let array = values[0].as_primitive::<UInt32Type>();
+    let kept = move |row: usize| array.is_valid(row) && filter.is_none_or(|f| f.value(row));
+    (0..array.len())
+        .filter(move |row| kept(*row))
+        .map(move |row| (row, array.value(row)))
+}
+
+/// Without grouping: one bitmap.
+#[derive(Debug, Default)]
+struct OneGroup {
+    clients: RoaringBitmap,
+}
+
+impl Accumulator for OneGroup {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.clients.extend(positions(values, None).map(|(_, p)| p));
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(Some(self.clients.len() as i64)))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.clients.serialized_size()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![ScalarValue::Binary(Some(serialize(&self.clients)))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        for bytes in states[0].as_binary::<i32>().iter().flatten() {
+            self.clients |= deserialize(bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// One bitmap per group.
+#[derive(Debug, Default)]
+struct Groups {
+    clients: Vec<RoaringBitmap>,
+}
+
+impl GroupsAccumulator for Groups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.clients
+            .resize_with(total_num_groups, RoaringBitmap::new);
+        for (row, position) in positions(values, opt_filter) {
+            self.clients[group_indices[row]].insert(position);
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let emitted = emit_to.take_needed(&mut self.clients);
+        let counts = emitted.iter().map(|c| c.len() as i64);
+        Ok(Arc::new(Int64Array::from_iter_values(counts)))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let emitted = emit_to.take_needed(&mut self.clients);
+        let bytes: Vec<Vec<u8>> = emitted.iter().map(serialize).collect();
+        let states = BinaryArray::from_iter_values(bytes.iter());
+        Ok(vec![Arc::new(states)])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.clients
+            .resize_with(total_num_groups, RoaringBitmap::new);
+        let states = values[0].as_binary::<i32>();
+        for (row, group) in group_indices.iter().enumerate() {
+            if states.is_valid(row) {
+                self.clients[*group] |= deserialize(states.value(row))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let mut states: Vec<Vec<u8>> = vec![serialize(&RoaringBitmap::new()); values[0].len()];
+        for (row, position) in positions(values, opt_filter) {
+            states[row] = serialize(&RoaringBitmap::from_iter([position]));
+        }
+        Ok(vec![Arc::new(BinaryArray::from_iter_values(states.iter()))])
+    }
+
+    fn size(&self) -> usize {
+        let bitmaps: usize = self.clients.iter().map(|c| c.serialized_size()).sum();
+        size_of::<Self>() + bitmaps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::UInt32Array;
+
+    use super::*;
+
+    fn column(values: &[Option<u32>]) -> Vec<ArrayRef> {
+        vec![Arc::new(UInt32Array::from(values.to_vec()))]
+    }
+
+    #[test]
+    fn groups_count_each_position_once_and_skip_nulls() {
+        let mut groups = Groups::default();
+        let values = column(&[Some(1), Some(1), None, Some(2), Some(7), Some(7)]);
+        groups
+            .update_batch(&values, &[0, 0, 0, 1, 1, 2], None, 3)
+            .unwrap();
+        let filter = BooleanArray::from(vec![true, false]);
+        groups
+            .update_batch(&column(&[Some(3), Some(9)]), &[0, 0], Some(&filter), 3)
+            .unwrap();
+        let counts = groups.evaluate(EmitTo::All).unwrap();
+        assert_eq!(
+            counts
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .values(),
+            &[2, 2, 1]
+        );
+    }
+
+    #[test]
+    fn partial_states_merge_by_union() {
+        let mut left = Groups::default();
+        left.update_batch(&column(&[Some(1), Some(2)]), &[0, 1], None, 2)
+            .unwrap();
+        let mut right = Groups::default();
+        let converted = right
+            .convert_to_state(&column(&[Some(2), None, Some(5)]), None)
+            .unwrap();
+        right.merge_batch(&converted, &[1, 0, 1], 2).unwrap();
+        right
+            .merge_batch(&left.state(EmitTo::All).unwrap(), &[0, 1], 2)
+            .unwrap();
+        let counts = right.evaluate(EmitTo::All).unwrap();
+        // Group 0: {1}; group 1: {2, 5} ∪ {2}.
+        assert_eq!(
+            counts
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .values(),
+            &[1, 2]
+        );
+    }
+
+    #[test]
+    fn one_group_counts_across_batches_and_merges() {
+        let mut first = OneGroup::default();
+        first
+            .update_batch(&column(&[Some(4), None, Some(4), Some(8)]))
+            .unwrap();
+        let mut second = OneGroup::default();
+        second.update_batch(&column(&[Some(8), Some(9)])).unwrap();
+        let ScalarValue::Binary(Some(state)) = second.state().unwrap().remove(0) else {
+            panic!("a binary state");
+        };
+        let states: ArrayRef = Arc::new(BinaryArray::from_iter_values([state]));
+        first.merge_batch(&[states]).unwrap();
+        assert_eq!(first.evaluate().unwrap(), ScalarValue::Int64(Some(3)));
+    }
+}
