@@ -162,6 +162,9 @@ pub(super) fn overrides_in_force(
     now: DateTime<Utc>,
     wanted: impl Fn(i64) -> bool,
 ) -> Result<HashMap<(i64, i64), Cents>> {
+    // TODO: this scans every override in force, which is right while the table holds a
+    // few million rows; past that, look members up through `price_overrides_by_client`
+    // when the segment is small against the table.
     let products: std::collections::HashSet<i64> = product_ids.iter().copied().collect();
     let mut stmt = conn.prepare_cached(
         "SELECT client_id, product_id, price_cents, created_at, update_id
