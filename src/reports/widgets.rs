@@ -206,3 +206,98 @@ fn unavailable(widget: &Widget, today: NaiveDate, why: String) -> WidgetValue {
         unavailable: Some(why),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    #[track_caller]
+    fn check_periods(
+        period: WidgetPeriod,
+        today: &str,
+        current: (&str, &str),
+        previous: (&str, &str),
+    ) {
+        let (now, before) = period.ranges(date(today)).unwrap();
+        assert_eq!(
+            (now.from(), now.to()),
+            (date(current.0), date(current.1)),
+            "{period:?}"
+        );
+        assert_eq!(
+            (before.from(), before.to()),
+            (date(previous.0), date(previous.1)),
+            "{period:?}"
+        );
+    }
+
+    #[test]
+    fn widget_periods_and_the_periods_before() {
+        // 30 days ending 1 March 2024: 1 March and the 29 days of February.
+        use WidgetPeriod::*;
+        check_periods(
+            Last7Days,
+            "2024-04-01",
+            ("2024-03-26", "2024-04-01"),
+            ("2024-03-19", "2024-03-25"),
+        );
+        check_periods(
+            Last30Days,
+            "2024-03-01",
+            ("2024-02-01", "2024-03-01"),
+            ("2024-01-02", "2024-01-31"),
+        );
+        check_periods(
+            Last90Days,
+            "2024-04-01",
+            ("2024-01-03", "2024-04-01"),
+            ("2023-10-05", "2024-01-02"),
+        );
+        check_periods(
+            MonthToDate,
+            "2024-03-31",
+            ("2024-03-01", "2024-03-31"),
+            ("2024-02-01", "2024-02-29"),
+        );
+        check_periods(
+            MonthToDate,
+            "2024-03-15",
+            ("2024-03-01", "2024-03-15"),
+            ("2024-02-01", "2024-02-15"),
+        );
+        check_periods(
+            MonthToDate,
+            "2024-01-10",
+            ("2024-01-01", "2024-01-10"),
+            ("2023-12-01", "2023-12-10"),
+        );
+        check_periods(
+            YearToDate,
+            "2024-02-29",
+            ("2024-01-01", "2024-02-29"),
+            ("2023-01-01", "2023-02-28"),
+        );
+        let march = Fixed {
+            from: date("2024-03-01"),
+            to: date("2024-03-31"),
+        };
+        check_periods(
+            march,
+            "2030-01-01",
+            ("2024-03-01", "2024-03-31"),
+            ("2024-01-30", "2024-02-29"),
+        );
+        let backwards = Fixed {
+            from: date("2024-03-02"),
+            to: date("2024-03-01"),
+        };
+        assert!(matches!(
+            backwards.ranges(date("2024-04-01")),
+            Err(ReportError::EmptyRange { .. })
+        ));
+    }
+}
