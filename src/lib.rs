@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the direction of their dependencies.
 
+pub mod catalog;
 pub mod bench;
 pub mod cli;
 pub mod facts;
@@ -9,6 +10,7 @@ pub mod r#gen;
 pub mod import;
 pub mod money;
 pub mod rules;
+pub mod service;
 pub mod time;
 pub mod eval;
 pub mod metrics;
