@@ -8,6 +8,7 @@ pub mod cli;
 pub mod facts;
 pub mod r#gen;
 pub mod import;
+pub mod mailchimp;
 pub mod money;
 pub mod rules;
 pub mod service;
