@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 
 use super::client::MailchimpClient;
 use super::config::SyncConfig;
@@ -18,12 +19,13 @@ pub trait SegmentSource: Send + Sync {
     /// The segment's members now, or `None` when the segment no longer exists.
     fn input(&self, segment_id: i64) -> Option<SyncInput>;
 
-    /// Applies membership changes made in Mailchimp to a static segment.
-    ///
-    /// # Errors
-    /// A message saying why the segment could not be changed; the next run returns the same
-    /// changes again.
-    fn apply(&self, segment_id: i64, changes: &SegmentChanges) -> Result<(), String>;
+    /// Applies membership changes made in Mailchimp to a static segment. On failure (a
+    /// message saying why) nothing is lost: the next run returns the same changes again.
+    fn apply<'a>(
+        &'a self,
+        segment_id: i64,
+        changes: &'a SegmentChanges,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// Runs a sync with the segment's current members and applies what changed in Mailchimp.
@@ -47,7 +49,7 @@ pub async fn run_and_apply(
     let report = run_sync(client, db, config, &input, options).await?;
     let changes = report.details.segment_changes.as_ref();
     if let Some(changes) = changes.filter(|c| !c.is_empty())
-        && let Err(error) = source.apply(config.segment_id, changes)
+        && let Err(error) = source.apply(config.segment_id, changes).await
     {
         tracing::error!(sync_id = config.id, %error, "could not apply Mailchimp changes");
     }

@@ -5,7 +5,7 @@
 //! is on; a row with `confirmed = 0` is written before a tag request is sent, so a run cut off
 //! half-way leaves a trace of every request that may have landed. Rows are deleted only after
 //! an untag is confirmed (or both sides agree the member is not tagged).
-//! Instants are stored as Unix milliseconds.
+//! Instants are stored as microseconds since the epoch, as in the rest of the catalog.
 
 use std::collections::BTreeMap;
 use std::ops::DerefMut;
@@ -13,58 +13,71 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::catalog::{Migration, from_micros, to_micros};
 
 use super::config::{Direction, NewStatus, SyncConfig, ValidSpec, tag_key};
 use super::plan::{State, StateEntry, StateWrite, Target};
 use super::report::{Counts, Details, RunReport, RunStatus, Trigger};
 
-/// The statements that create the sync's tables; the catalog runs them at start-up.
-pub const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS mailchimp_syncs (
-        id INTEGER PRIMARY KEY,
-        segment_id INTEGER NOT NULL,
-        list_id TEXT NOT NULL,
-        tag TEXT NOT NULL,
-        tag_key TEXT NOT NULL,
-        direction TEXT NOT NULL CHECK (direction IN ('one_way', 'two_way')),
-        status_if_new TEXT NOT NULL,
-        interval_secs INTEGER NOT NULL,
-        enabled INTEGER NOT NULL,
-        next_run_at INTEGER NOT NULL,
-        remote_tag_id INTEGER,
-        running_run_id INTEGER,
-        heartbeat_at INTEGER,
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        UNIQUE (list_id, tag_key)
-    )",
-    "CREATE TABLE IF NOT EXISTS mailchimp_members (
-        sync_id INTEGER NOT NULL REFERENCES mailchimp_syncs(id) ON DELETE CASCADE,
-        subscriber_hash TEXT NOT NULL,
-        email TEXT NOT NULL,
-        client_ids TEXT NOT NULL,
-        confirmed INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        PRIMARY KEY (sync_id, subscriber_hash)
-    ) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS mailchimp_runs (
-        id INTEGER PRIMARY KEY,
-        sync_id INTEGER NOT NULL REFERENCES mailchimp_syncs(id) ON DELETE CASCADE,
-        trigger TEXT NOT NULL,
-        status TEXT NOT NULL,
-        started_at INTEGER NOT NULL,
-        finished_at INTEGER,
-        created INTEGER NOT NULL DEFAULT 0,
-        tagged INTEGER NOT NULL DEFAULT 0,
-        untagged INTEGER NOT NULL DEFAULT 0,
-        skipped INTEGER NOT NULL DEFAULT 0,
-        failed INTEGER NOT NULL DEFAULT 0,
-        error TEXT,
-        details TEXT NOT NULL DEFAULT '{}'
-    )",
-    "CREATE INDEX IF NOT EXISTS mailchimp_runs_by_sync ON mailchimp_runs (sync_id, id)",
-];
+/// The sync's tables, version 1, as one batch of `CREATE ... IF NOT EXISTS` statements.
+pub const SCHEMA_V1: &str = "
+CREATE TABLE IF NOT EXISTS mailchimp_syncs (
+    id INTEGER PRIMARY KEY,
+    segment_id INTEGER NOT NULL,
+    list_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    tag_key TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('one_way', 'two_way')),
+    status_if_new TEXT NOT NULL,
+    interval_secs INTEGER NOT NULL,
+    enabled INTEGER NOT NULL,
+    next_run_at INTEGER NOT NULL,
+    remote_tag_id INTEGER,
+    running_run_id INTEGER,
+    heartbeat_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (list_id, tag_key)
+);
+CREATE TABLE IF NOT EXISTS mailchimp_members (
+    sync_id INTEGER NOT NULL REFERENCES mailchimp_syncs(id) ON DELETE CASCADE,
+    subscriber_hash TEXT NOT NULL,
+    email TEXT NOT NULL,
+    client_ids TEXT NOT NULL,
+    confirmed INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (sync_id, subscriber_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mailchimp_runs (
+    id INTEGER PRIMARY KEY,
+    sync_id INTEGER NOT NULL REFERENCES mailchimp_syncs(id) ON DELETE CASCADE,
+    trigger TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    created INTEGER NOT NULL DEFAULT 0,
+    tagged INTEGER NOT NULL DEFAULT 0,
+    untagged INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS mailchimp_runs_by_sync ON mailchimp_runs (sync_id, id);
+";
+
+/// The statements that create the sync's tables; running them twice changes nothing.
+pub const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+
+/// The same, as the catalog's versioned migrations (module `mailchimp`), for
+/// `Catalog::open(path, CATALOG_MIGRATIONS)`.
+pub const CATALOG_MIGRATIONS: &[Migration] = &[Migration {
+    module: "mailchimp",
+    version: 1,
+    sql: SCHEMA_V1,
+}];
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +121,19 @@ impl Database for Mutex<Connection> {
     }
 }
 
+/// Opens a connection of its own to the catalog file at `path`, as a run needs one: it waits
+/// up to 30 s for other writers and enforces foreign keys. The catalog runs in WAL mode, so
+/// this connection and the catalog's work side by side.
+///
+/// # Errors
+/// The file cannot be opened.
+pub fn open(path: &std::path::Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(conn)
+}
+
 /// Runs [`MIGRATIONS`].
 ///
 /// # Errors
@@ -119,12 +145,18 @@ pub fn migrate(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn millis(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis()
+fn micros(at: DateTime<Utc>) -> i64 {
+    to_micros(at)
 }
 
-fn instant(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+fn instant(micros: i64) -> DateTime<Utc> {
+    from_micros(micros)
+}
+
+/// A write transaction that takes the write lock at once, so it waits for another writer
+/// (up to the busy timeout) instead of failing when upgrading from a read.
+fn write_tx(conn: &Connection) -> rusqlite::Result<Transaction<'_>> {
+    Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
 }
 
 fn after(at: DateTime<Utc>, secs: u64) -> DateTime<Utc> {
@@ -214,7 +246,7 @@ pub fn create_sync(conn: &Connection, spec: &ValidSpec, now: DateTime<Utc>) -> R
             s.status_if_new.as_str(),
             s.interval_secs as i64,
             s.enabled,
-            millis(now)
+            micros(now)
         ],
     )?;
     get_sync(conn, conn.last_insert_rowid())
@@ -236,13 +268,21 @@ pub fn list_syncs(conn: &Connection) -> Result<Vec<SyncConfig>> {
     query_syncs(conn, "1 = 1 ORDER BY id", params![])
 }
 
+/// The syncs of one segment, by id.
+///
+/// # Errors
+/// Any SQLite error.
+pub fn syncs_of_segment(conn: &Connection, segment_id: i64) -> Result<Vec<SyncConfig>> {
+    query_syncs(conn, "segment_id = ?1 ORDER BY id", params![segment_id])
+}
+
 /// Enabled syncs whose next run is at or before `now`, the most overdue first.
 ///
 /// # Errors
 /// Any SQLite error.
 pub fn due_syncs(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<SyncConfig>> {
     let filter = "enabled = 1 AND next_run_at <= ?1 ORDER BY next_run_at, id";
-    query_syncs(conn, filter, params![millis(now)])
+    query_syncs(conn, filter, params![micros(now)])
 }
 
 fn query_syncs(
@@ -270,7 +310,7 @@ pub fn update_sync(
     let old = get_sync(conn, id)?;
     check_tag_free(conn, spec, Some(id))?;
     let s = spec.spec();
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     if old.list_id != s.list_id || tag_key(&old.tag) != tag_key(&s.tag) {
         tx.execute("DELETE FROM mailchimp_members WHERE sync_id = ?1", [id])?;
         tx.execute(
@@ -294,8 +334,8 @@ pub fn update_sync(
             s.status_if_new.as_str(),
             s.interval_secs as i64,
             s.enabled,
-            millis(next),
-            millis(now)
+            micros(next),
+            micros(now)
         ],
     )?;
     tx.commit()?;
@@ -307,7 +347,7 @@ pub fn update_sync(
 /// # Errors
 /// [`StoreError::NotFound`].
 pub fn delete_sync(conn: &Connection, id: i64) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     tx.execute("DELETE FROM mailchimp_members WHERE sync_id = ?1", [id])?;
     tx.execute("DELETE FROM mailchimp_runs WHERE sync_id = ?1", [id])?;
     let deleted = tx.execute("DELETE FROM mailchimp_syncs WHERE id = ?1", [id])?;
@@ -337,7 +377,7 @@ pub fn begin_run(
     now: DateTime<Utc>,
     stale_after: Duration,
 ) -> Result<RunLock> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     let holder: Option<(Option<i64>, Option<i64>)> = tx
         .query_row(
             "SELECT running_run_id, heartbeat_at FROM mailchimp_syncs WHERE id = ?1",
@@ -368,13 +408,13 @@ pub fn begin_run(
             sync_id,
             trigger.as_str(),
             RunStatus::Running.as_str(),
-            millis(now)
+            micros(now)
         ],
     )?;
     let run_id = tx.last_insert_rowid();
     tx.execute(
         "UPDATE mailchimp_syncs SET running_run_id = ?2, heartbeat_at = ?3 WHERE id = ?1",
-        params![sync_id, run_id, millis(now)],
+        params![sync_id, run_id, micros(now)],
     )?;
     tx.commit()?;
     Ok(RunLock { sync_id, run_id })
@@ -394,7 +434,7 @@ fn abandon_run(
         params![
             run_id,
             RunStatus::Failed.as_str(),
-            millis(now),
+            micros(now),
             error,
             RunStatus::Running.as_str()
         ],
@@ -406,7 +446,7 @@ fn abandon_run(
 fn renew(conn: &Connection, lock: RunLock, now: DateTime<Utc>) -> Result<()> {
     let renewed = conn.execute(
         "UPDATE mailchimp_syncs SET heartbeat_at = ?3 WHERE id = ?1 AND running_run_id = ?2",
-        params![lock.sync_id, lock.run_id, millis(now)],
+        params![lock.sync_id, lock.run_id, micros(now)],
     )?;
     if renewed == 0 {
         return Err(StoreError::LockLost {
@@ -427,7 +467,7 @@ pub fn record(
     writes: &[StateWrite],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     renew(&tx, lock, now)?;
     for write in writes {
         match write {
@@ -459,7 +499,7 @@ fn upsert_member(
          ON CONFLICT (sync_id, subscriber_hash) DO UPDATE SET
             email = excluded.email, client_ids = excluded.client_ids,
             confirmed = excluded.confirmed, updated_at = excluded.updated_at",
-        params![sync_id, target.hash, target.email, ids, confirmed, millis(now)],
+        params![sync_id, target.hash, target.email, ids, confirmed, micros(now)],
     )?;
     Ok(())
 }
@@ -507,7 +547,7 @@ pub fn set_remote_tag(
     tag_id: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     renew(&tx, lock, now)?;
     let old: Option<i64> = tx.query_row(
         "SELECT remote_tag_id FROM mailchimp_syncs WHERE id = ?1",
@@ -548,7 +588,7 @@ pub fn finish_run(
 ) -> Result<()> {
     let details = serde_json::to_string(&report.details).expect("details serialise");
     let c = report.counts;
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     tx.execute(
         "UPDATE mailchimp_runs SET status = ?2, finished_at = ?3, created = ?4, tagged = ?5,
             untagged = ?6, skipped = ?7, failed = ?8, error = ?9, details = ?10
@@ -556,7 +596,7 @@ pub fn finish_run(
         params![
             lock.run_id,
             report.status.as_str(),
-            millis(now),
+            micros(now),
             c.created as i64,
             c.tagged as i64,
             c.untagged as i64,
@@ -568,9 +608,9 @@ pub fn finish_run(
     )?;
     tx.execute(
         "UPDATE mailchimp_syncs SET running_run_id = NULL, heartbeat_at = NULL,
-            next_run_at = ?3 + interval_secs * 1000
+            next_run_at = ?3 + interval_secs * 1000000
          WHERE id = ?1 AND running_run_id = ?2",
-        params![lock.sync_id, lock.run_id, millis(now)],
+        params![lock.sync_id, lock.run_id, micros(now)],
     )?;
     tx.commit()?;
     Ok(())
@@ -631,7 +671,7 @@ pub fn runs(conn: &Connection, sync_id: i64, limit: usize) -> Result<Vec<RunRepo
 pub fn postpone(conn: &Connection, sync_id: i64, until: DateTime<Utc>) -> Result<()> {
     let changed = conn.execute(
         "UPDATE mailchimp_syncs SET next_run_at = ?2 WHERE id = ?1",
-        params![sync_id, millis(until)],
+        params![sync_id, micros(until)],
     )?;
     if changed == 0 {
         return Err(StoreError::NotFound { id: sync_id });

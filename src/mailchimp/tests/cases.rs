@@ -3,6 +3,8 @@
 use super::*;
 use std::collections::BTreeSet;
 
+use futures::future::BoxFuture;
+
 use crate::mailchimp::address::subscriber_hash;
 use crate::mailchimp::config::ConfigError;
 use crate::mailchimp::report::{RunStatus, SegmentChanges};
@@ -102,11 +104,15 @@ impl SegmentSource for StaticSegment {
         Some(input)
     }
 
-    fn apply(&self, _segment_id: i64, changes: &SegmentChanges) -> Result<(), String> {
+    fn apply<'a>(
+        &'a self,
+        _segment_id: i64,
+        changes: &'a SegmentChanges,
+    ) -> BoxFuture<'a, Result<(), String>> {
         let mut ids = self.0.lock().unwrap();
         ids.extend(&changes.add);
         ids.retain(|id| !changes.remove.contains(id));
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 }
 

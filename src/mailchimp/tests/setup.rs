@@ -3,6 +3,8 @@
 use super::*;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+
 use serde_json::json;
 
 use crate::mailchimp::address::subscriber_hash;
@@ -182,8 +184,12 @@ impl SegmentSource for TwoClients {
         (segment_id == 1).then(|| segment([1, 2]))
     }
 
-    fn apply(&self, _segment_id: i64, _changes: &SegmentChanges) -> Result<(), String> {
-        Ok(())
+    fn apply<'a>(
+        &'a self,
+        _segment_id: i64,
+        _changes: &'a SegmentChanges,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -193,11 +199,9 @@ async fn the_scheduler_runs_what_fell_due_while_it_was_down() {
     fake.add_list(LIST);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.sqlite");
-    let open = || {
-        let conn = Connection::open(&path).unwrap();
-        store::migrate(&conn).unwrap();
-        Arc::new(Mutex::new(conn))
-    };
+    // The catalog creates the tables; each process then opens its own connection.
+    drop(crate::catalog::Catalog::open(&path, store::CATALOG_MIGRATIONS).unwrap());
+    let open = || Arc::new(Mutex::new(store::open(&path).unwrap()));
     let start = Utc::now() - chrono::Duration::hours(10);
     let (due, gone) = {
         let db = open();
