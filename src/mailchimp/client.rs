@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::address::normalize;
-use super::config::Account;
+use super::config::{Account, tag_key};
 use super::retry::{RetryPolicy, parse_retry_after};
 
 /// Mailchimp's limit on members in one batch request.
@@ -177,12 +177,12 @@ impl MailchimpClient {
     /// # Errors
     /// Any failed request.
     pub async fn find_tag(&self, list_id: &str, name: &str) -> Result<Option<RemoteTag>, ApiError> {
-        let wanted = crate::rules::normalize_text(name);
+        let wanted = tag_key(name);
         let path = format!("/lists/{list_id}/segments");
         let pages = self.pages(&path, "segments", &[("type", "static")]).await?;
         for item in pages {
             let tag: RemoteTag = decode(&Method::GET, &path, item)?;
-            if crate::rules::normalize_text(&tag.name) == wanted {
+            if tag_key(&tag.name) == wanted {
                 return Ok(Some(tag));
             }
         }

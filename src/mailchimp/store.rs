@@ -652,6 +652,8 @@ fn finish_run_row(raw: RawRun) -> Result<RunReport> {
 }
 
 /// The latest `limit` runs of a sync, newest first.
+// TODO: runs are kept forever with their full lists (skipped, failures); a retention rule
+// (like the catalog's 90 days of refresh history) belongs here once the API pages history.
 ///
 /// # Errors
 /// Any SQLite error.
