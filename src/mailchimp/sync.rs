@@ -16,8 +16,7 @@ use tracing::Instrument;
 use super::client::{
     ApiError, BATCH_MAX, IN_FLIGHT_MAX, MailchimpClient, MemberError, RemoteMember, RemoteTag,
 };
-use super::config::tag_key;
-use super::config::{Direction, SyncConfig};
+use super::config::{Direction, SyncConfig, tag_key};
 use super::plan::{
     self, Remote, SkipReason, Skipped, StateWrite, SyncInput, SyncPlan, Target, Untag,
 };
