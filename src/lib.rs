@@ -2,6 +2,7 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the direction of their dependencies.
 
+pub mod api;
 pub mod catalog;
 pub mod bench;
 pub mod cli;

@@ -22,6 +22,8 @@ enum Command {
     Gen(segments::cli::r#gen::GenArgs),
     /// Import a tenant from a TPC-H database or a sales-lines export.
     Import(segments::cli::import::ImportArgs),
+    /// Serve the HTTP API over one tenant.
+    Serve(segments::cli::serve::ServeArgs),
 }
 
 #[tokio::main]
@@ -30,6 +32,7 @@ async fn main() -> ExitCode {
     // Commands that print a result keep their logs to warnings; a server logs its lifecycle.
     let default_level = match &cli.command {
         Command::Bench(_) | Command::Eval(_) | Command::Gen(_) | Command::Import(_) => "warn",
+        Command::Serve(_) => "info",
     };
     segments::cli::init_tracing(default_level);
     match cli.command {
@@ -37,5 +40,6 @@ async fn main() -> ExitCode {
         Command::Eval(args) => segments::cli::eval::run(args).await,
         Command::Gen(args) => segments::cli::r#gen::run(args),
         Command::Import(args) => segments::cli::import::run(args),
+        Command::Serve(args) => segments::cli::serve::run(args).await,
     }
 }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod eval;
 pub mod r#gen;
 pub mod import;
+pub mod serve;
 
 /// Logs go to stderr, filtered by `RUST_LOG`, else at `default_level`; colours only on a
 /// terminal.

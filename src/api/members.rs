@@ -1,0 +1,136 @@
+//! `/v1/segments/{id}/members`: pages of members, static member changes, CSV import and
+//! export.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json as JsonOut, Router};
+use serde::Deserialize;
+
+use super::extract::{Body, Json, Path, Query};
+use super::{ApiError, AppState, blocking};
+use crate::service::{ImportSummary, MemberChange, MembersPage, PAGE_LIMIT_MAX};
+
+/// Members per page when `limit` is not given.
+pub const PAGE_LIMIT_DEFAULT: usize = 100;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/segments/{id}/members",
+            get(page).post(add).delete(remove),
+        )
+        .route("/v1/segments/{id}/members/remove", post(remove))
+        .route("/v1/segments/{id}/members/import", post(import))
+        .route("/v1/segments/{id}/members.csv", get(export))
+}
+
+/// The body of an add or remove.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientIds {
+    client_ids: Vec<i64>,
+}
+
+/// `?cursor=&limit=` of a members page.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    /// The `next_cursor` of the previous page: the last client id it showed.
+    cursor: Option<i64>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/segments/{id}/members?cursor=&limit=`: members by ascending client id.
+async fn page(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(query): Query<PageQuery>,
+) -> Result<JsonOut<MembersPage>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let cursor = query.cursor;
+    let page = blocking(&state, move |s| s.members_page(id, cursor, limit)).await?;
+    Ok(JsonOut(page))
+}
+
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit.unwrap_or(PAGE_LIMIT_DEFAULT) {
+        limit @ 1..=PAGE_LIMIT_MAX => Ok(limit),
+        other => Err(ApiError::BadRequest(format!(
+            "limit {other} is out of range; expected 1 to {PAGE_LIMIT_MAX}"
+        ))),
+    }
+}
+
+/// `POST /v1/segments/{id}/members`: adds clients to a static segment.
+async fn add(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<ClientIds>,
+) -> Result<JsonOut<MemberChange>, ApiError> {
+    let change = state.service.add_members(id, &body.client_ids).await?;
+    Ok(JsonOut(change))
+}
+
+/// `DELETE /v1/segments/{id}/members` and `POST .../members/remove`.
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<ClientIds>,
+) -> Result<JsonOut<MemberChange>, ApiError> {
+    let change = state.service.remove_members(id, &body.client_ids).await?;
+    Ok(JsonOut(change))
+}
+
+/// `POST /v1/segments/{id}/members/import`: a `text/csv` body with a `client_id` or
+/// `email` column.
+async fn import(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Body(csv): Body,
+) -> Result<JsonOut<ImportSummary>, ApiError> {
+    require_csv(&headers)?;
+    let summary = state.service.import_members_csv(id, &csv).await?;
+    Ok(JsonOut(summary))
+}
+
+/// Refuses a body that says it is something other than CSV (or plain text).
+fn require_csv(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let essence = content_type.map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match essence.as_deref() {
+        Some("text/csv" | "text/plain") => Ok(()),
+        Some(other) => Err(ApiError::UnsupportedMediaType(format!(
+            "content type {other:?} is not accepted; send the file as text/csv"
+        ))),
+        None => Err(ApiError::UnsupportedMediaType(
+            "the content type is missing; send the file as text/csv".into(),
+        )),
+    }
+}
+
+/// `GET /v1/segments/{id}/members.csv`: every member as CSV.
+async fn export(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let csv = blocking(&state, move |s| s.export_members_csv(id)).await?;
+    let disposition = format!("attachment; filename=\"segment-{id}-members.csv\"");
+    let mut response = csv.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,176 @@
+//! The HTTP API: axum routes under `/v1` over the [`Service`], JSON in and out, every error
+//! as `application/problem+json`.
+//!
+//! Each resource file exposes `routes()`, merged here into one router; later resources
+//! (pricing, reports, dashboards, Mailchimp) add a file and one `merge` line. Around every
+//! route, from the outside in: a span and metrics per request ([`metrics::observe`]), a net
+//! for panics, the request time limit, bearer-token auth, and the body size limit.
+//!
+//! Invariant: handlers never call a blocking service method on the async runtime; reads
+//! that evaluate or query SQLite go through [`blocking`].
+
+pub mod auth;
+mod clients;
+pub mod error;
+mod extract;
+mod facts;
+mod history;
+pub mod limits;
+mod members;
+pub mod metrics;
+pub mod openapi;
+mod preview;
+mod segments;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Method, Uri, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::service::{Service, ServiceError};
+
+pub use auth::Tokens;
+pub use error::{ApiError, Problem};
+pub use metrics::Metrics;
+
+/// How the API guards itself.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Bearer tokens; none means the API is open (loopback only, `serve` enforces it).
+    pub tokens: Tokens,
+    /// The largest request body accepted; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// How long one request may run before it is answered 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            tokens: Tokens::none(),
+            body_limit_bytes: limits::BODY_LIMIT_BYTES_DEFAULT,
+            request_timeout: limits::REQUEST_TIMEOUT_DEFAULT,
+        }
+    }
+}
+
+/// What every handler reads.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    pub fn new(service: Arc<Service>, metrics: Arc<Metrics>, config: ApiConfig) -> AppState {
+        let config = Arc::new(config);
+        AppState {
+            service,
+            metrics,
+            config,
+        }
+    }
+}
+
+/// The whole application: every route, its guards and the fallbacks.
+pub fn router(state: AppState) -> Router {
+    guard(resources(), state)
+}
+
+/// Every resource's routes. A new resource adds its `merge` here.
+fn resources() -> Router<AppState> {
+    Router::new()
+        .merge(segments::routes())
+        .merge(members::routes())
+        .merge(preview::routes())
+        .merge(history::routes())
+        .merge(clients::routes())
+        .merge(facts::routes())
+        .merge(operations())
+}
+
+/// Adds the problem fallbacks and the guards around `routes`, from the outside in: span and
+/// metrics, panic net, time limit, auth, body limit.
+fn guard(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(from_fn_with_state(state.clone(), auth::require_token))
+        .layer(from_fn_with_state(state.clone(), limits::time_limit))
+        .layer(from_fn(limits::catch_panic))
+        .layer(from_fn_with_state(state.clone(), metrics::observe))
+        .with_state(state)
+}
+
+/// Liveness, metrics and the API's own description.
+fn operations() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(prometheus))
+        .route("/v1/openapi.json", get(openapi::serve))
+}
+
+/// `GET /healthz`: the process is up and answers. Never needs a token, shows no data.
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
+    let tenant = state.service.state();
+    let mut sizes: Vec<metrics::SegmentSize> = tenant
+        .memberships
+        .values()
+        .map(|m| metrics::SegmentSize {
+            segment_id: m.segment_id,
+            members: m.members.len(),
+        })
+        .collect();
+    sizes.sort_by_key(|s| s.segment_id);
+    let report = state.service.metrics().report();
+    let text = state
+        .metrics
+        .render(&report, &sizes, tenant.snapshot.universe.len());
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], text)
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+/// Runs a synchronous service call on the blocking pool, so evaluation and SQLite reads
+/// never stall the runtime.
+///
+/// # Errors
+/// The call's own error, or an internal error if it panicked.
+pub(crate) async fn blocking<T, F>(state: &AppState, call: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Service) -> Result<T, ServiceError> + Send + 'static,
+{
+    let service = Arc::clone(&state.service);
+    let joined = tokio::task::spawn_blocking(move || call(&service)).await;
+    let result = joined.map_err(|e| ApiError::Internal(format!("service call failed: {e}")))?;
+    Ok(result?)
+}
