@@ -52,3 +52,17 @@ pub async fn catch_panic(request: Request, next: Next) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_body_limit_holds_a_million_client_ids() {
+        let ids: Vec<i64> = (10_000_000..11_000_000).collect();
+        let body = serde_json::json!({ "client_ids": ids }).to_string();
+        // 8 digits per id, 999,999 commas, `{"client_ids":[` and `]}`.
+        assert_eq!(body.len(), 8_000_000 + 999_999 + 15 + 2);
+        assert!(body.len() < BODY_LIMIT_BYTES_DEFAULT);
+    }
+}
