@@ -310,6 +310,9 @@ impl Service {
     ///
     /// # Errors
     /// `write`'s error or a failed commit; nothing is published then.
+    // TODO: the transaction runs on the calling async worker (SQLite is synchronous); a
+    // million-id member change holds that worker for about 2 s in a debug build. Move it to
+    // the blocking pool once the write closures own their inputs.
     pub(super) fn commit<T>(
         &self,
         log: &mut EditLog,
