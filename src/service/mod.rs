@@ -29,6 +29,7 @@ mod history;
 mod import;
 mod members;
 pub mod metrics;
+mod modules;
 mod preview;
 mod reload;
 mod round;
@@ -137,7 +138,7 @@ impl Service {
     pub async fn open(options: ServiceOptions) -> Result<Arc<Service>> {
         let snapshot = reload::load_snapshot(&options.data_dir, options.tz).await?;
         let path = options.data_dir.join(catalog::FILE_NAME);
-        let catalog = Catalog::open(&path, &[])?;
+        let catalog = Catalog::open(&path, &modules::migrations())?;
         let stored = catalog.with_conn(catalog::history::last_members_all)?;
         let state = TenantState {
             snapshot,
