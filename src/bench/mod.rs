@@ -114,7 +114,7 @@ fn summarise(name: &'static str, outcome: &Outcome, times: &mut [Duration]) -> W
 
 fn median(sorted: &[Duration]) -> Duration {
     let mid = sorted.len() / 2;
-    if sorted.len() % 2 == 0 {
+    if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] + sorted[mid]) / 2
     } else {
         sorted[mid]
