@@ -21,7 +21,10 @@ const HISTORY_END: &str = "2026-01-01";
 
 fn sizes() -> Vec<u64> {
     let sizes = std::env::var("SEGMENTS_BENCH_SIZES").unwrap_or_else(|_| "100000,1000000".into());
-    sizes.split(',').map(|s| s.trim().parse().expect("SEGMENTS_BENCH_SIZES: numbers")).collect()
+    sizes
+        .split(',')
+        .map(|s| s.trim().parse().expect("SEGMENTS_BENCH_SIZES: numbers"))
+        .collect()
 }
 
 /// The tenant of `clients` clients, generated once and kept for later runs.
@@ -38,7 +41,8 @@ fn tenant_dir(clients: u64) -> PathBuf {
 
 fn snapshot(rt: &tokio::runtime::Runtime, clients: u64) -> Arc<Snapshot> {
     let dir = tenant_dir(clients);
-    rt.block_on(segments::tenant::open_snapshot(&dir, Some("UTC"))).expect("open tenant")
+    rt.block_on(segments::tenant::open_snapshot(&dir, Some("UTC")))
+        .expect("open tenant")
 }
 
 fn cond(field: &str, op: &str, value: Value) -> Value {
@@ -47,19 +51,25 @@ fn cond(field: &str, op: &str, value: Value) -> Value {
 
 fn rules() -> Vec<(&'static str, Value)> {
     vec![
-        ("at_risk", json!({"all": [
-            cond("last_purchase_date", "before", json!({"days_ago": 90})),
-            cond("total_revenue", "gt", json!("1000")),
-            cond("outstanding_balance", "eq", json!("0")),
-        ]})),
+        (
+            "at_risk",
+            json!({"all": [
+                cond("last_purchase_date", "before", json!({"days_ago": 90})),
+                cond("total_revenue", "gt", json!("1000")),
+                cond("outstanding_balance", "eq", json!("0")),
+            ]}),
+        ),
         ("index_tag", cond("tag", "has", json!("vip"))),
         ("index_country", cond("country", "is", json!("DE"))),
         ("index_product", cond("purchased_product", "is", json!(42))),
-        ("index_nested", json!({"all": [
-            cond("country", "in", json!(["DE", "FR", "AT"])),
-            {"any": [cond("tag", "has", json!("vip")), cond("purchased_product", "is", json!(42))]},
-            {"none": [cond("tag", "has", json!("blocked"))]},
-        ]})),
+        (
+            "index_nested",
+            json!({"all": [
+                cond("country", "in", json!(["DE", "FR", "AT"])),
+                {"any": [cond("tag", "has", json!("vip")), cond("purchased_product", "is", json!(42))]},
+                {"none": [cond("tag", "has", json!("blocked"))]},
+            ]}),
+        ),
     ]
 }
 

@@ -47,14 +47,24 @@ impl TenantConfig {
     pub fn read(dir: &Path) -> Result<TenantConfig, TenantError> {
         let path = dir.join(CONFIG_FILE);
         let raw = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str::<RawConfig>(&text)
-                .map_err(|e| TenantError::BadConfig { path: path.clone(), message: e.to_string() })?,
+            Ok(text) => {
+                serde_json::from_str::<RawConfig>(&text).map_err(|e| TenantError::BadConfig {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => RawConfig::default(),
-            Err(e) => return Err(TenantError::BadConfig { path, message: e.to_string() }),
+            Err(e) => {
+                return Err(TenantError::BadConfig {
+                    path,
+                    message: e.to_string(),
+                });
+            }
         };
         let time_zone = match raw.time_zone {
-            Some(name) => parse_zone(&name)
-                .map_err(|message| TenantError::BadConfig { path, message })?,
+            Some(name) => {
+                parse_zone(&name).map_err(|message| TenantError::BadConfig { path, message })?
+            }
             None => Tz::UTC,
         };
         Ok(TenantConfig { time_zone })
@@ -74,7 +84,9 @@ pub async fn open_snapshot(dir: &Path, zone: Option<&str>) -> Result<Arc<Snapsho
     let facts = tokio::task::spawn_blocking(move || load_tenant(&owned))
         .await
         .map_err(|e| TenantError::Internal(e.to_string()))??;
-    Snapshot::build(facts, tz).await.map_err(|e| TenantError::Internal(e.to_string()))
+    Snapshot::build(facts, tz)
+        .await
+        .map_err(|e| TenantError::Internal(e.to_string()))
 }
 
 #[cfg(test)]
@@ -85,16 +97,30 @@ mod tests {
     fn reads_the_zone_or_defaults_to_utc() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(TenantConfig::read(dir.path()).unwrap().time_zone, Tz::UTC);
-        std::fs::write(dir.path().join(CONFIG_FILE), r#"{"time_zone": "Europe/Berlin"}"#).unwrap();
-        assert_eq!(TenantConfig::read(dir.path()).unwrap().time_zone, Tz::Europe__Berlin);
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            r#"{"time_zone": "Europe/Berlin"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            TenantConfig::read(dir.path()).unwrap().time_zone,
+            Tz::Europe__Berlin
+        );
     }
 
     #[test]
     fn names_the_file_on_bad_settings() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(CONFIG_FILE), r#"{"time_zone": "Mars/Base"}"#).unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            r#"{"time_zone": "Mars/Base"}"#,
+        )
+        .unwrap();
         let error = TenantConfig::read(dir.path()).unwrap_err().to_string();
-        assert!(error.contains("tenant.json") && error.contains("Mars/Base"), "{error}");
+        assert!(
+            error.contains("tenant.json") && error.contains("Mars/Base"),
+            "{error}"
+        );
         std::fs::write(dir.path().join(CONFIG_FILE), r#"{"zone": "UTC"}"#).unwrap();
         let error = TenantConfig::read(dir.path()).unwrap_err().to_string();
         assert!(error.contains("unknown field `zone`"), "{error}");

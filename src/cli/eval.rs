@@ -61,7 +61,9 @@ pub async fn run(args: EvalArgs) -> ExitCode {
 
 async fn eval(args: &EvalArgs) -> Result<(), String> {
     let rule_text = read_rule(&args.rule)?;
-    let snapshot = open_snapshot(&args.data, args.tz.as_deref()).await.map_err(|e| e.to_string())?;
+    let snapshot = open_snapshot(&args.data, args.tz.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
     let rule = Rule::parse(&rule_text, &snapshot.facts.custom_fields)
         .map_err(|e| format!("bad rule: {e}"))?;
     let as_of = args.as_of.unwrap_or_else(Utc::now);
@@ -70,7 +72,10 @@ async fn eval(args: &EvalArgs) -> Result<(), String> {
         Format::Json => render_json(&snapshot, &evaluation, args.limit),
         Format::Text => render_text(&snapshot, &evaluation, args.limit),
     };
-    std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| e.to_string())
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())
 }
 
 /// A rule argument starting with `{` is JSON; anything else is a file to read.
@@ -83,7 +88,12 @@ fn read_rule(argument: &str) -> Result<String, String> {
 
 fn member_ids(snapshot: &Snapshot, evaluation: &Evaluation, limit: usize) -> Vec<i64> {
     let take = if limit == 0 { usize::MAX } else { limit };
-    evaluation.members.iter().take(take).map(|pos| snapshot.index.client_id(pos)).collect()
+    evaluation
+        .members
+        .iter()
+        .take(take)
+        .map(|pos| snapshot.index.client_id(pos))
+        .collect()
 }
 
 fn render_json(snapshot: &Snapshot, evaluation: &Evaluation, limit: usize) -> String {
@@ -98,7 +108,12 @@ fn render_json(snapshot: &Snapshot, evaluation: &Evaluation, limit: usize) -> St
 
 fn render_text(snapshot: &Snapshot, evaluation: &Evaluation, limit: usize) -> String {
     let mut out = format!("count: {}\n", evaluation.members.len());
-    let width = evaluation.nodes.iter().map(|n| n.path.len()).max().unwrap_or(1);
+    let width = evaluation
+        .nodes
+        .iter()
+        .map(|n| n.path.len())
+        .max()
+        .unwrap_or(1);
     out.push_str("nodes:\n");
     for node in &evaluation.nodes {
         out.push_str(&format!("  {:<width$}  {}\n", node.path, node.count));
@@ -107,10 +122,17 @@ fn render_text(snapshot: &Snapshot, evaluation: &Evaluation, limit: usize) -> St
         out.push_str(&format!("warning: {}: {}\n", warning.path, warning.message));
     }
     let ids = member_ids(snapshot, evaluation, limit);
-    out.push_str(&format!("members ({} of {}):\n", ids.len(), evaluation.members.len()));
+    out.push_str(&format!(
+        "members ({} of {}):\n",
+        ids.len(),
+        evaluation.members.len()
+    ));
     for id in ids {
         out.push_str(&format!("  {id}\n"));
     }
-    out.push_str(&format!("elapsed: {:.3} ms\n", evaluation.elapsed.as_secs_f64() * 1e3));
+    out.push_str(&format!(
+        "elapsed: {:.3} ms\n",
+        evaluation.elapsed.as_secs_f64() * 1e3
+    ));
     out
 }
