@@ -20,6 +20,7 @@ mod members;
 pub mod metrics;
 pub mod openapi;
 mod preview;
+mod reports;
 mod segments;
 
 #[cfg(test)]
@@ -95,6 +96,7 @@ fn resources() -> Router<AppState> {
         .merge(history::routes())
         .merge(clients::routes())
         .merge(facts::routes())
+        .merge(reports::routes())
         .merge(operations())
 }
 

@@ -49,6 +49,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A widget as submitted, before it has an id.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewWidget {
     pub title: String,
     #[serde(default)]

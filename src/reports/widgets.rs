@@ -142,7 +142,7 @@ impl Amount {
 /// Only an internal fault running a query.
 pub async fn widget_values(
     facts: &ReportFacts,
-    segments: &dyn SegmentLookup,
+    segments: &(dyn SegmentLookup + Sync),
     widgets: &[Widget],
     now: DateTime<Utc>,
 ) -> Result<Vec<WidgetValue>> {
@@ -157,7 +157,7 @@ pub async fn widget_values(
 
 async fn widget_value(
     facts: &ReportFacts,
-    segments: &dyn SegmentLookup,
+    segments: &(dyn SegmentLookup + Sync),
     widget: &Widget,
     today: NaiveDate,
 ) -> Result<WidgetValue> {
