@@ -16,6 +16,7 @@ mod extract;
 mod facts;
 mod history;
 pub mod limits;
+mod mailchimp;
 mod members;
 pub mod metrics;
 pub mod openapi;
@@ -36,6 +37,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use crate::service::mailchimp::MailchimpRuntime;
 use crate::service::{Service, ServiceError};
 
 pub use auth::Tokens;
@@ -69,6 +71,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ApiConfig>,
+    /// The Mailchimp sync; without it its routes answer 503.
+    pub mailchimp: Option<Arc<MailchimpRuntime>>,
 }
 
 impl AppState {
@@ -78,7 +82,14 @@ impl AppState {
             service,
             metrics,
             config,
+            mailchimp: None,
         }
+    }
+
+    /// The same state with the Mailchimp sync.
+    pub fn with_mailchimp(self, mailchimp: Arc<MailchimpRuntime>) -> AppState {
+        let mailchimp = Some(mailchimp);
+        AppState { mailchimp, ..self }
     }
 }
 
@@ -97,6 +108,7 @@ fn resources() -> Router<AppState> {
         .merge(clients::routes())
         .merge(facts::routes())
         .merge(reports::routes())
+        .merge(mailchimp::routes())
         .merge(operations())
 }
 

@@ -3,7 +3,8 @@
 //!
 //! With no arguments it serves `data/sample` on 127.0.0.1:8080, seeding the example segments
 //! of `<data>/segments.json` into a catalog that holds none. It refuses to listen on a
-//! non-loopback address unless bearer tokens are configured.
+//! non-loopback address unless bearer tokens are configured. With a Mailchimp API key it
+//! also runs the syncs that are due, checking every minute from the start.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::api::auth::TokenError;
 use crate::api::{self, ApiConfig, AppState, Metrics, Tokens};
+use crate::service::mailchimp::{self, MailchimpError, MailchimpRuntime};
 use crate::service::{Service, ServiceError, ServiceOptions};
 
 /// The environment variable holding comma-separated bearer tokens.
@@ -51,6 +53,10 @@ pub struct ServeArgs {
     /// How long one request may run before it is answered 503, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
+    /// A file holding the Mailchimp API key (`<key>-<dc>`); else `MAILCHIMP_API_KEY`.
+    /// `MAILCHIMP_BASE_URL` overrides the API's address. Without a key syncs do not run.
+    #[arg(long, value_name = "FILE")]
+    pub mailchimp_key_file: Option<PathBuf>,
 }
 
 /// Why the server could not start or stopped on a fault.
@@ -78,6 +84,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the Mailchimp sync: {0}")]
+    Mailchimp(#[from] MailchimpError),
     #[error("the server stopped on an I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -105,6 +113,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let metrics = Arc::new(Metrics::new());
     let service = open(&args, &metrics).await?;
     seed(&service, &args.data).await?;
+    let key_file = args.mailchimp_key_file.as_deref();
+    let syncs = Arc::new(MailchimpRuntime::from_env(Arc::clone(&service), key_file)?);
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -116,13 +126,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     log_ready(&service, local, &config);
 
     let scheduler = service.start_scheduler();
-    let state = AppState::new(Arc::clone(&service), metrics, config);
+    let sync_scheduler = syncs.start_scheduler(mailchimp::TICK_EVERY);
+    let state = AppState::new(Arc::clone(&service), metrics, config).with_mailchimp(syncs);
     axum::serve(listener, api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     service.shutdown();
     if let Err(error) = scheduler.await {
         tracing::error!(%error, "the scheduler ended abnormally");
+    }
+    if let Some(handle) = sync_scheduler {
+        mailchimp::stop_scheduler(handle, mailchimp::STOP_WAIT).await;
     }
     tracing::info!("server stopped");
     Ok(())
@@ -325,6 +339,7 @@ mod tests {
         assert_eq!(args.reload_interval, None);
         assert_eq!(args.body_limit_mb, 16);
         assert_eq!(args.request_timeout_secs, 30);
+        assert_eq!(args.mailchimp_key_file, None);
     }
 
     #[test]

@@ -27,6 +27,7 @@ mod error;
 mod graph;
 mod history;
 mod import;
+pub mod mailchimp;
 mod members;
 pub mod metrics;
 mod modules;

@@ -1,7 +1,11 @@
 //! The catalog tables of the modules that segments drive: pricing, report widgets and the
-//! Mailchimp sync, opened together with the segment catalog.
+//! Mailchimp sync, opened together with the segment catalog, and what a segment delete
+//! removes from them.
 
-use crate::catalog::Migration;
+use rusqlite::Connection;
+
+use crate::catalog::{CatalogError, Migration};
+use crate::{pricing, reports};
 
 /// Every module's migrations. Pricing and reports keep plain lists of statements that only
 /// ever grow at the end, so statement `i` is that module's version `i + 1`.
@@ -19,10 +23,62 @@ pub fn migrations() -> Vec<Migration> {
         .collect()
 }
 
+/// Removes what the modules keep about a segment being deleted, in the delete's transaction:
+/// its place in the pricing priority list, its dashboard widgets, and its Mailchimp syncs
+/// with their state and run history. Price overrides its updates wrote stay (they belong to
+/// the clients), and Mailchimp keeps the tag on its members.
+///
+/// # Errors
+/// A database failure; the caller's transaction then rolls the delete back.
+pub fn on_segment_deleted(conn: &Connection, segment_id: i64) -> crate::catalog::Result<()> {
+    let prioritised = pricing::store::remove_segment(conn, segment_id)
+        .map_err(|e| pricing_fault(segment_id, e))?;
+    let widgets = reports::store::delete_segment_widgets(conn, segment_id)
+        .map_err(|e| widget_fault(segment_id, e))?;
+    let syncs = super::mailchimp::delete_segment_syncs(conn, segment_id)?;
+    tracing::info!(
+        segment_id,
+        prioritised,
+        widgets,
+        syncs,
+        "segment removed from pricing, dashboards and Mailchimp"
+    );
+    Ok(())
+}
+
+/// Both stores fail here only in SQLite; anything else is reported as unreadable data.
+fn pricing_fault(segment_id: i64, error: pricing::PricingError) -> CatalogError {
+    match error {
+        pricing::PricingError::Store(sql) => CatalogError::Sql(sql),
+        other => CatalogError::Corrupt {
+            segment_id,
+            what: "pricing priority",
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn widget_fault(segment_id: i64, error: reports::store::StoreError) -> CatalogError {
+    match error {
+        reports::store::StoreError::Sqlite(sql) => CatalogError::Sql(sql),
+        other => CatalogError::Corrupt {
+            segment_id,
+            what: "dashboard widgets",
+            detail: other.to_string(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+
     use super::*;
     use crate::catalog::Catalog;
+    use crate::mailchimp;
+    use crate::service::mailchimp::MailchimpRuntime;
+    use crate::service::mailchimp::tests::{segments, tenant};
 
     #[test]
     fn a_new_catalog_gets_every_module_table() {
@@ -47,5 +103,66 @@ mod tests {
                 "{table} missing from {tables:?}"
             );
         }
+    }
+
+    /// Per module, the segments it still knows: priority list, widget segments, sync
+    /// segments, and how many runs are stored.
+    fn left(service: &crate::service::Service) -> (Vec<i64>, Vec<Option<i64>>, Vec<i64>, i64) {
+        let catalog = service.catalog();
+        let priority = catalog.with_conn(|c| Ok(pricing::store::read_priority(c).unwrap()));
+        let widgets = catalog.with_conn(|c| Ok(reports::store::widgets(c).unwrap()));
+        let widgets = widgets.unwrap().iter().map(|w| w.segment_id).collect();
+        let syncs = catalog.with_conn(|c| Ok(mailchimp::store::list_syncs(c).unwrap()));
+        let syncs = syncs.unwrap().iter().map(|s| s.segment_id).collect();
+        let count = "SELECT COUNT(*) FROM mailchimp_runs";
+        let runs = catalog.with_conn(|c| Ok(c.query_row(count, [], |row| row.get(0))?));
+        (priority.unwrap(), widgets, syncs, runs.unwrap())
+    }
+
+    #[tokio::test]
+    async fn deleting_a_segment_removes_its_priority_widgets_and_syncs() {
+        let (_dir, service) = tenant().await;
+        let (listed, germany) = segments(&service).await;
+        let runtime = MailchimpRuntime::open(std::sync::Arc::clone(&service), None).unwrap();
+        let mut syncs = Vec::new();
+        for (segment_id, tag) in [(listed, "Listed"), (germany, "Germany")] {
+            let spec = json!({"segment_id": segment_id, "list_id": "aud1", "tag": tag});
+            let spec = serde_json::from_value(spec).unwrap();
+            syncs.push(runtime.create_sync(spec).await.unwrap());
+        }
+        let both = [listed, germany];
+        let widget = |segment_id| reports::store::NewWidget {
+            title: format!("Revenue of {segment_id}"),
+            segment_id: Some(segment_id),
+            metric: reports::Metric::Revenue,
+            period: reports::WidgetPeriod::Last30Days,
+        };
+        let stored = service.catalog().with_tx(|tx| {
+            pricing::store::replace_priority(tx, &both, &both).unwrap();
+            for segment_id in both {
+                reports::store::insert_widget(tx, &widget(segment_id)).unwrap();
+            }
+            Ok(())
+        });
+        stored.unwrap();
+        let conn = mailchimp::store::open(service.catalog().path()).unwrap();
+        let five_minutes = std::time::Duration::from_secs(300);
+        for sync in &syncs {
+            let manual = mailchimp::Trigger::Manual;
+            mailchimp::store::begin_run(&conn, sync.id, manual, Utc::now(), five_minutes).unwrap();
+        }
+        let before = (
+            both.to_vec(),
+            vec![Some(listed), Some(germany)],
+            both.to_vec(),
+            2,
+        );
+        assert_eq!(left(&service), before);
+
+        service.delete_segment(listed).await.unwrap();
+        assert_eq!(
+            left(&service),
+            (vec![germany], vec![Some(germany)], vec![germany], 1)
+        );
     }
 }

@@ -86,7 +86,8 @@ impl Service {
         self.view(record)
     }
 
-    /// Deletes a segment with its members and history.
+    /// Deletes a segment with its members and history, and in the same transaction its
+    /// pricing priority entry, dashboard widgets and Mailchimp syncs.
     ///
     /// # Errors
     /// [`ServiceError::NotFound`], or [`ServiceError::Conflict`] naming the segments whose
@@ -103,7 +104,10 @@ impl Service {
                 record.name
             )));
         }
-        self.catalog.with_tx(|tx| segments::delete(tx, id))?;
+        self.catalog.with_tx(|tx| {
+            super::modules::on_segment_deleted(tx, id)?;
+            segments::delete(tx, id)
+        })?;
         log.touch([id]);
         let current = self.state();
         let mut memberships = current.memberships.clone();
