@@ -33,7 +33,9 @@ pub fn today(as_of: DateTime<Utc>, tz: Tz) -> NaiveDate {
 
 /// `today` minus `days` calendar days.
 pub fn days_before(today: NaiveDate, days: u32) -> NaiveDate {
-    today - chrono::Days::new(u64::from(days))
+    today
+        .checked_sub_days(chrono::Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 /// `today` minus `months` calendar months, clamped to the last day of the target month.

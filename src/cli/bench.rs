@@ -11,8 +11,8 @@ pub struct BenchArgs {
     /// The tenant folder (for example one made by `segments gen`).
     #[arg(long)]
     pub data: PathBuf,
-    /// The instant the workloads are evaluated at (RFC 3339).
-    #[arg(long)]
+    /// The instant the workloads are evaluated at (RFC 3339, or YYYY-MM-DD for midnight UTC).
+    #[arg(long, value_parser = super::parse_instant)]
     pub now: DateTime<Utc>,
     /// Timed runs per workload, after one warm-up run.
     #[arg(long, default_value_t = 5)]

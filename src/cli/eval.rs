@@ -17,11 +17,11 @@ pub struct EvalArgs {
     /// The tenant folder.
     #[arg(long, default_value = "data/sample")]
     pub data: PathBuf,
-    /// The rule: a JSON file's path, or the JSON itself.
+    /// The rule: a JSON file's path, `-` for standard input, or the JSON itself.
     #[arg(long)]
     pub rule: String,
-    /// Evaluate as of this instant (RFC 3339) instead of now.
-    #[arg(long)]
+    /// Evaluate as of this instant (RFC 3339, or YYYY-MM-DD for midnight UTC) instead of now.
+    #[arg(long, value_parser = super::parse_instant)]
     pub as_of: Option<DateTime<Utc>>,
     /// The tenant's IANA time zone; overrides tenant.json.
     #[arg(long)]
@@ -29,6 +29,7 @@ pub struct EvalArgs {
     /// How many member ids to print; 0 prints them all.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// `text` for people, `json` for programs (one object on one line).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -78,12 +79,26 @@ async fn eval(args: &EvalArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// A rule argument starting with `{` is JSON; anything else is a file to read.
+/// A rule argument is a file when one exists at that path, standard input when `-`, and
+/// otherwise the JSON text itself. A byte-order mark is dropped.
 fn read_rule(argument: &str) -> Result<String, String> {
-    if argument.trim_start().starts_with('{') {
-        return Ok(argument.to_string());
-    }
-    std::fs::read_to_string(argument).map_err(|e| format!("cannot read rule file {argument}: {e}"))
+    let text = if argument == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| format!("cannot read the rule from stdin: {e}"))?
+    } else if std::path::Path::new(argument).is_file() {
+        std::fs::read_to_string(argument)
+            .map_err(|e| format!("cannot read rule file {argument}: {e}"))?
+    } else if looks_like_json(argument) {
+        argument.to_string()
+    } else {
+        return Err(format!("{argument:?} is neither a rule file nor rule JSON"));
+    };
+    Ok(text.trim_start_matches('\u{feff}').to_string())
+}
+
+fn looks_like_json(argument: &str) -> bool {
+    let first = argument.trim_start().chars().next();
+    matches!(first, Some('{' | '[' | '"')) || ["null", "true", "false"].contains(&argument.trim())
 }
 
 fn member_ids(snapshot: &Snapshot, evaluation: &Evaluation, limit: usize) -> Vec<i64> {

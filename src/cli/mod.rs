@@ -19,3 +19,37 @@ pub fn init_tracing(default_level: &str) {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
+
+/// Reads an instant given as RFC 3339 (`2026-12-01T08:00:00Z`) or as a bare date
+/// (`2026-12-01`, midnight UTC), for `--as-of` and `--now`.
+///
+/// # Errors
+/// Text that is neither, with both forms named.
+pub fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let text = text.trim();
+    if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| format!("{text:?} is neither RFC 3339 (2026-12-01T08:00:00Z) nor YYYY-MM-DD"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_instant;
+
+    #[test]
+    fn instants_are_rfc3339_or_bare_dates() {
+        let at = |s: &str| parse_instant(s).map(|i| i.to_rfc3339());
+        assert_eq!(
+            at("2026-12-01"),
+            Ok("2026-12-01T00:00:00+00:00".to_string())
+        );
+        assert_eq!(
+            at("2026-12-01T08:30:00+01:00"),
+            Ok("2026-12-01T07:30:00+00:00".to_string())
+        );
+        assert!(at("yesterday").unwrap_err().contains("YYYY-MM-DD"));
+    }
+}

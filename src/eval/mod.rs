@@ -179,7 +179,7 @@ impl Executor<'_> {
                 Some(members) => members.as_ref() & universe,
                 None => {
                     return Err(EvalError::UnknownSegment {
-                        path: path.into(),
+                        path: format!("{path}.value"),
                         id: *id,
                     });
                 }

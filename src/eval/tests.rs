@@ -511,7 +511,7 @@ async fn segments_are_read_through_the_lookup() {
 
     let rule = Rule::from_json(&cond("segment", "is", json!(8)), &[]).unwrap();
     let error = evaluate(&rule, &s, now(), &lookup).unwrap_err();
-    assert_eq!(error.to_string(), "$: segment 8 does not exist");
+    assert_eq!(error.to_string(), "$.value: segment 8 does not exist");
 }
 
 #[tokio::test]

@@ -27,6 +27,10 @@ pub use error::RuleError;
 pub const DEPTH_MAX: usize = 32;
 /// The most conditions a rule may hold.
 pub const CONDITIONS_MAX: usize = 10_000;
+/// The largest relative span in days (`days_ago`, `within_last {"days"}`): a century.
+pub const DAYS_MAX: u32 = 36_600;
+/// The largest relative span in months: a century.
+pub const MONTHS_MAX: u32 = 1_200;
 
 /// A validated rule, with the warnings its reading produced.
 #[derive(Debug, Clone, PartialEq)]

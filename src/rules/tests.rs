@@ -176,9 +176,23 @@ fn errors_name_the_json_path() {
         "gt",
     );
     check_error(
-        rule(cond("total_revenue", "between", json!([5, 1]))),
+        rule(cond("total_revenue", "between", json!([100, "10"]))),
         "$.all[1].any[0].value",
-        "above",
+        "the low end 100 is above the high end \"10\"",
+    );
+    check_error(
+        rule(cond(
+            "created_at",
+            "before",
+            json!({"days_ago": 99_999_999}),
+        )),
+        "$.all[1].any[0].value.days_ago",
+        "from 0 to 36600",
+    );
+    check_error(
+        rule(cond("created_at", "within_last", json!({"months": 1_201}))),
+        "$.all[1].any[0].value.months",
+        "from 0 to 1200",
     );
     check_error(
         rule(cond("country", "in", json!(["US", 1]))),

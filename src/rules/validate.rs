@@ -6,8 +6,9 @@ use serde_json::Value;
 use super::error::describe;
 use super::raw::{RawCondition, RawNode};
 use super::{
-    CompareOp, Condition, DateField, DateTest, DateValue, GroupOp, Number, NumberField, NumberTest,
-    ProductRef, RuleError, RuleNode, Span, Test, TextField, TextTest, Warning, normalize_text,
+    CompareOp, Condition, DAYS_MAX, DateField, DateTest, DateValue, GroupOp, MONTHS_MAX, Number,
+    NumberField, NumberTest, ProductRef, RuleError, RuleNode, Span, Test, TextField, TextTest,
+    Warning, normalize_text,
 };
 use crate::facts::{CustomField, CustomKind};
 use crate::money::{Cents, MoneyError};
@@ -254,7 +255,7 @@ fn date_test(op: &str, value: &ValueReader<'_>) -> Result<DateTest, RuleError> {
             let [low, high] = value.pair()?;
             let (low, high) = (low.date()?, high.date()?);
             if let (DateValue::Fixed(l), DateValue::Fixed(h)) = (low, high) {
-                value.ordered(l <= h, &l, &h)?;
+                value.ordered(l <= h)?;
             }
             DateTest::Between(low, high)
         }
@@ -278,7 +279,7 @@ fn number_test(
         _ => {
             let [low, high] = value.pair()?;
             let (low, high) = (read(&low)?, read(&high)?);
-            value.ordered(number_le(low, high), &low, &high)?;
+            value.ordered(number_le(low, high))?;
             return Ok(NumberTest::Between(low, high));
         }
     };
@@ -450,7 +451,16 @@ impl<'a> ValueReader<'a> {
             path: format!("{}.{key}", self.path),
             value: object.get(*key),
         };
-        Ok((key, inner.non_negative()?))
+        let limit = if key.starts_with("days") {
+            DAYS_MAX
+        } else {
+            MONTHS_MAX
+        };
+        let n = inner.non_negative()?;
+        if n > limit {
+            return Err(inner.wrong(&format!("a whole number from 0 to {limit}")));
+        }
+        Ok((key, n))
     }
 
     fn pair(&self) -> Result<[ValueReader<'a>; 2], RuleError> {
@@ -462,16 +472,17 @@ impl<'a> ValueReader<'a> {
         }
     }
 
-    fn ordered(
-        &self,
-        ok: bool,
-        low: &dyn std::fmt::Debug,
-        high: &dyn std::fmt::Debug,
-    ) -> Result<(), RuleError> {
+    /// Refuses a `[low, high]` pair out of order, showing the ends as the user wrote them.
+    fn ordered(&self, ok: bool) -> Result<(), RuleError> {
         if ok {
             return Ok(());
         }
-        let message = format!("the low end {low:?} is above the high end {high:?}");
+        let end = |i: usize| {
+            self.value
+                .and_then(|v| v.get(i))
+                .map_or_else(String::new, Value::to_string)
+        };
+        let message = format!("the low end {} is above the high end {}", end(0), end(1));
         Err(RuleError::Malformed {
             path: self.path.clone(),
             message,

@@ -149,7 +149,7 @@ async fn bad_segments_are_refused_and_nothing_is_stored() {
         .create_segment(dynamic("Reader", reads(42)))
         .await
         .unwrap_err();
-    assert_eq!(unknown.to_string(), "$: segment 42 does not exist");
+    assert_eq!(unknown.to_string(), "$.value: segment 42 does not exist");
     assert_eq!(stored_rows(&service), (0, 0, 0));
 }
 
