@@ -8,6 +8,7 @@ use roaring::RoaringBitmap;
 use crate::catalog::history::{self, HistoryEntry};
 use crate::catalog::members;
 use crate::catalog::segments::{self, SegmentDraft, SegmentKind, SegmentRecord};
+use crate::rules::{Rule, Warning};
 
 use super::compute::{Computed, Job, Source};
 use super::error::{Result, ServiceError};
@@ -261,6 +262,7 @@ fn rule_job(id: i64, rule_version: i64, draft: &SegmentDraft) -> Job {
 
 fn view_of(record: SegmentRecord, state: &TenantState, last: Option<HistoryEntry>) -> SegmentView {
     let member_count = state.membership(record.id).map_or(0, |m| m.members.len());
+    let warnings = rule_warnings(record.rule.as_ref(), state);
     SegmentView {
         id: record.id,
         name: record.name,
@@ -274,5 +276,14 @@ fn view_of(record: SegmentRecord, state: &TenantState, last: Option<HistoryEntry
         updated_at: record.updated_at,
         member_count,
         last_refresh: last,
+        warnings,
     }
+}
+
+/// What the rule's reading warns about (empty groups and lists), with their paths, so a save
+/// answers with the same warnings a preview gives.
+fn rule_warnings(rule: Option<&serde_json::Value>, state: &TenantState) -> Vec<Warning> {
+    let custom = &state.snapshot.facts.custom_fields;
+    rule.and_then(|json| Rule::from_json(json, custom).ok())
+        .map_or_else(Vec::new, |r| r.warnings)
 }

@@ -74,6 +74,9 @@ pub struct SegmentView {
     /// Members in the published membership.
     pub member_count: u64,
     pub last_refresh: Option<HistoryEntry>,
+    /// The rule's warnings (empty groups and lists), each with its JSON path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 /// The outcome of adding or removing static members.

@@ -339,3 +339,26 @@ async fn patches_and_new_segments_read_from_json() {
         "{unknown}"
     );
 }
+
+#[tokio::test]
+async fn saving_a_rule_with_empty_groups_answers_with_their_paths() {
+    let (_dir, service) = tenant(&four_clients()).await;
+    let rule = serde_json::json!({"any": [{"all": []}, {"none": []}]});
+    let saved = service
+        .create_segment(dynamic("Everyone", rule))
+        .await
+        .unwrap();
+    let paths: Vec<&str> = saved.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, ["$.any[0]", "$.any[1]"]);
+    assert_eq!(service.segment(saved.id).unwrap().warnings, saved.warnings);
+
+    let patch: SegmentPatch =
+        serde_json::from_value(serde_json::json!({"rule": {"any": []}})).unwrap();
+    let patched = service.update_segment(saved.id, patch).await.unwrap();
+    assert_eq!(patched.warnings.len(), 1);
+    assert_eq!(
+        patched.warnings[0].message,
+        "empty \"any\" group matches nobody"
+    );
+    assert_eq!(patched.member_count, 0);
+}
