@@ -7,6 +7,7 @@ pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod eval;
+pub mod export;
 pub mod facts;
 pub mod r#gen;
 pub mod import;

@@ -1,6 +1,7 @@
 //! Static members and member listings: add and remove client ids in bulk, page through a
 //! segment's members by client id, export them as CSV.
 
+use crate::export::spreadsheet_safe;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -172,8 +173,11 @@ impl Service {
             for position in &membership.members {
                 let row = member_row(&state.snapshot, position);
                 let id = row.client_id.to_string();
-                let fields = [id.as_str(), &row.name, opt(&row.email), opt(&row.country)];
-                writer.write_record(fields).map_err(csv_error)?;
+                let fields = [id.as_str(), &row.name, opt(&row.email), opt(&row.country)]
+                    .map(spreadsheet_safe);
+                writer
+                    .write_record(fields.iter().map(|f| f.as_bytes()))
+                    .map_err(csv_error)?;
             }
         }
         let bytes = writer

@@ -172,6 +172,10 @@ async fn members_export_as_csv() {
         .client(ClientRow {
             email: None,
             ..client(8, None)
+        })
+        .client(ClientRow {
+            name: "=HYPERLINK(\"x\")".into(),
+            ..client(9, None)
         });
     let (_dir, service) = tenant(&facts).await;
     let all = service
@@ -181,7 +185,8 @@ async fn members_export_as_csv() {
     let csv = service.export_members_csv(all.id).unwrap();
     assert_eq!(
         csv,
-        "client_id,name,email,country\n7,\"Smith, Jane\",c7@example.com,DE\n8,Client 8,,\n"
+        "client_id,name,email,country\n7,\"Smith, Jane\",c7@example.com,DE\n8,Client 8,,\n\
+         9,\"'=HYPERLINK(\"\"x\"\")\",c9@example.com,\n"
     );
     let empty = service.create_segment(listed("Empty")).await.unwrap();
     assert_eq!(
