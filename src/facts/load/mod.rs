@@ -32,8 +32,8 @@
 //! dates Date, timestamps Timestamp (other types are ignored with a warning). In CSV the kind
 //! is inferred from the column's non-empty values, first match wins:
 //! 1. all `true`/`false` (any case): Boolean;
-//! 2. all numbers with at most 2 decimal places, and the column name ends with `_amount`,
-//!    `_price`, `_balance` or `_revenue`: Money;
+//! 2. all numbers, and the column name ends with `_amount`, `_price`, `_balance` or
+//!    `_revenue`: Money (a value with more than 2 decimal places is then refused by row);
 //! 3. all integers without a leading zero (so zip codes such as `01234` stay text): Integer;
 //! 4. all integers or decimals: Float;
 //! 5. all `YYYY-MM-DD`: Date;

@@ -860,6 +860,22 @@ fn names_money_with_more_than_two_decimals() {
         &["orders.parquet", "column `total`", "row 2", "1.2345"],
     );
     assert!(matches!(error, LoadError::TooPrecise { .. }));
+
+    // A custom column named as money is money: a third decimal is refused by row, not
+    // silently read as a float.
+    let dir = tenant();
+    write_minimal(dir.path());
+    write_csv(
+        dir.path(),
+        "clients.csv",
+        "client_id,name,client_type,created_at,discount_amount\n\
+         1,Ann,retail,2024-01-01,10.50\n2,Bob,retail,2024-01-01,10.505\n",
+    );
+    let error = check_error(
+        dir.path(),
+        &["clients.csv", "column `discount_amount`", "row 2", "10.505"],
+    );
+    assert!(matches!(error, LoadError::TooPrecise { row: 2, .. }));
 }
 
 #[test]
