@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, AsArray, BooleanArray};
-use arrow::compute::prep_null_mask_filter;
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 use serde::Serialize;
@@ -190,15 +189,21 @@ impl Executor<'_> {
 }
 
 /// Positions where a filter is true; null counts as false (two-valued logic).
+///
+/// Arrow packs booleans least significant bit first, as roaring reads a bitset, so the
+/// bitmap is built from whole bytes (one container per 65,536 positions) rather than bit by
+/// bit; only the bits of a last partial byte are inserted one at a time.
 fn true_positions(result: &BooleanArray) -> RoaringBitmap {
-    let cleaned;
-    let result = if result.null_count() > 0 {
-        cleaned = prep_null_mask_filter(result);
-        &cleaned
-    } else {
-        result
+    let bits = match result.nulls() {
+        Some(nulls) => result.values() & nulls.inner(),
+        None => result.values().clone(),
     };
-    RoaringBitmap::from_sorted_iter(result.values().set_indices_u32()).expect("indices ascend")
+    let whole_bytes = bits.len() / 8;
+    let packed = bits.sliced();
+    let mut positions = RoaringBitmap::from_lsb0_bytes(0, &packed.as_slice()[..whole_bytes]);
+    let tail = (whole_bytes * 8..bits.len()).filter(|i| bits.value(*i));
+    positions.extend(tail.map(|i| i as u32));
+    positions
 }
 
 /// The `n` live clients with the highest total revenue; ties go to the lower client id,

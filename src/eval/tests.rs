@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use arrow::array::BooleanArray;
 use chrono::{DateTime, NaiveDate, Utc};
 use roaring::RoaringBitmap;
 use serde_json::{Value, json};
@@ -577,4 +578,25 @@ async fn explain_shows_each_access_path() {
       $.all[1]: universe minus index tag = "vip"
       $.all[2]: scan metrics where lifetime_orders > Int64(0) AND total_revenue_cents > Int64(1000) * lifetime_orders
     "#);
+}
+
+#[test]
+fn filter_results_become_bitmaps_with_nulls_as_false() {
+    // 70,003 values cross a container boundary and end in a partial byte; the slice starts
+    // at a bit offset that is not a whole byte.
+    let values: Vec<Option<bool>> = (0..70_010u32)
+        .map(|i| match i % 7 {
+            0 => None,
+            1 | 4 => Some(true),
+            _ => Some(i % 11 == 0),
+        })
+        .collect();
+    let array = BooleanArray::from(values.clone()).slice(7, 70_003);
+    let expected: RoaringBitmap = values[7..]
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v == Some(true))
+        .map(|(i, _)| i as u32)
+        .collect();
+    assert_eq!(true_positions(&array), expected);
 }
