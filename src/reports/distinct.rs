@@ -1,9 +1,11 @@
-//! `distinct_clients(client_pos)`: how many different clients a group of rows holds,
-//! counted with one roaring bitmap per group instead of a hash set of values.
+//! `distinct_clients(client_pos)` and `client_set(client_pos)`: the different clients of
+//! a group of rows, kept as one roaring bitmap per group instead of a hash set of values.
 //!
 //! Positions are dense `u32`s, so a group's clients are a bitmap: inserting is a bit set,
-//! partial results merge with a bitmap OR, and the count is the bitmap's length. Null
-//! positions (guest sales) are not clients and are skipped.
+//! partial results merge with a bitmap OR. `distinct_clients` answers the count;
+//! `client_set` answers the serialized bitmap itself, so a caller can also unite groups
+//! (the clients of a whole report are the union of its periods) without a second scan.
+//! Null positions (guest sales) are not clients and are skipped.
 
 use std::sync::Arc;
 
@@ -20,24 +22,49 @@ use roaring::RoaringBitmap;
 
 /// The aggregate `distinct_clients(positions)`, an `Int64` count.
 pub fn distinct_clients(positions: Expr) -> Expr {
-    AggregateUDF::new_from_impl(DistinctClients::new()).call(vec![positions])
+    AggregateUDF::new_from_impl(DistinctClients::new(Output::Count)).call(vec![positions])
+}
+
+/// The aggregate `client_set(positions)`, a serialized roaring bitmap (`Binary`); read it
+/// with [`read_client_set`].
+pub fn client_set(positions: Expr) -> Expr {
+    AggregateUDF::new_from_impl(DistinctClients::new(Output::Bitmap)).call(vec![positions])
+}
+
+/// Reads a `client_set` value.
+///
+/// # Errors
+/// Only bytes that are not a bitmap, which means a bug.
+pub fn read_client_set(bytes: &[u8]) -> Result<RoaringBitmap> {
+    deserialize(bytes)
+}
+
+/// What the aggregate answers per group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Output {
+    Count,
+    Bitmap,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct DistinctClients {
+    output: Output,
     signature: Signature,
 }
 
 impl DistinctClients {
-    fn new() -> DistinctClients {
+    fn new(output: Output) -> DistinctClients {
         let signature = Signature::exact(vec![DataType::UInt32], Volatility::Immutable);
-        DistinctClients { signature }
+        DistinctClients { output, signature }
     }
 }
 
 impl AggregateUDFImpl for DistinctClients {
     fn name(&self) -> &str {
-        "distinct_clients"
+        match self.output {
+            Output::Count => "distinct_clients",
+            Output::Bitmap => "client_set",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -45,7 +72,10 @@ impl AggregateUDFImpl for DistinctClients {
     }
 
     fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int64)
+        Ok(match self.output {
+            Output::Count => DataType::Int64,
+            Output::Bitmap => DataType::Binary,
+        })
     }
 
     fn is_nullable(&self) -> bool {
@@ -58,7 +88,10 @@ impl AggregateUDFImpl for DistinctClients {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(OneGroup::default()))
+        Ok(Box::new(OneGroup {
+            output: self.output,
+            clients: RoaringBitmap::new(),
+        }))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -69,11 +102,36 @@ impl AggregateUDFImpl for DistinctClients {
         &self,
         _args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Groups::default()))
+        Ok(Box::new(Groups {
+            output: self.output,
+            clients: Vec::new(),
+        }))
     }
 
     fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
-        Ok(ScalarValue::Int64(Some(0)))
+        Ok(self.output.of(&RoaringBitmap::new()))
+    }
+}
+
+impl Output {
+    fn of(self, clients: &RoaringBitmap) -> ScalarValue {
+        match self {
+            Output::Count => ScalarValue::Int64(Some(clients.len() as i64)),
+            Output::Bitmap => ScalarValue::Binary(Some(serialize(clients))),
+        }
+    }
+
+    fn of_each(self, groups: &[RoaringBitmap]) -> ArrayRef {
+        match self {
+            Output::Count => {
+                let counts = groups.iter().map(|c| c.len() as i64);
+                Arc::new(Int64Array::from_iter_values(counts))
+            }
+            Output::Bitmap => {
+                let bytes: Vec<Vec<u8>> = groups.iter().map(serialize).collect();
+                Arc::new(BinaryArray::from_iter_values(bytes.iter()))
+            }
+        }
     }
 }
 
@@ -103,8 +161,9 @@ fn positions<'a>(
 }
 
 /// Without grouping: one bitmap.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct OneGroup {
+    output: Output,
     clients: RoaringBitmap,
 }
 
@@ -115,7 +174,7 @@ impl Accumulator for OneGroup {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Int64(Some(self.clients.len() as i64)))
+        Ok(self.output.of(&self.clients))
     }
 
     fn size(&self) -> usize {
@@ -135,8 +194,9 @@ impl Accumulator for OneGroup {
 }
 
 /// One bitmap per group.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Groups {
+    output: Output,
     clients: Vec<RoaringBitmap>,
 }
 
@@ -158,8 +218,7 @@ impl GroupsAccumulator for Groups {
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let emitted = emit_to.take_needed(&mut self.clients);
-        let counts = emitted.iter().map(|c| c.len() as i64);
-        Ok(Arc::new(Int64Array::from_iter_values(counts)))
+        Ok(self.output.of_each(&emitted))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -214,9 +273,16 @@ mod tests {
         vec![Arc::new(UInt32Array::from(values.to_vec()))]
     }
 
+    fn counting() -> Groups {
+        Groups {
+            output: Output::Count,
+            clients: Vec::new(),
+        }
+    }
+
     #[test]
     fn groups_count_each_position_once_and_skip_nulls() {
-        let mut groups = Groups::default();
+        let mut groups = counting();
         let values = column(&[Some(1), Some(1), None, Some(2), Some(7), Some(7)]);
         groups
             .update_batch(&values, &[0, 0, 0, 1, 1, 2], None, 3)
@@ -236,10 +302,10 @@ mod tests {
 
     #[test]
     fn partial_states_merge_by_union() {
-        let mut left = Groups::default();
+        let mut left = counting();
         left.update_batch(&column(&[Some(1), Some(2)]), &[0, 1], None, 2)
             .unwrap();
-        let mut right = Groups::default();
+        let mut right = counting();
         let converted = right
             .convert_to_state(&column(&[Some(2), None, Some(5)]), None)
             .unwrap();
@@ -259,11 +325,15 @@ mod tests {
 
     #[test]
     fn one_group_counts_across_batches_and_merges() {
-        let mut first = OneGroup::default();
+        let one = || OneGroup {
+            output: Output::Count,
+            clients: RoaringBitmap::new(),
+        };
+        let mut first = one();
         first
             .update_batch(&column(&[Some(4), None, Some(4), Some(8)]))
             .unwrap();
-        let mut second = OneGroup::default();
+        let mut second = one();
         second.update_batch(&column(&[Some(8), Some(9)])).unwrap();
         let ScalarValue::Binary(Some(state)) = second.state().unwrap().remove(0) else {
             panic!("a binary state");
@@ -271,5 +341,23 @@ mod tests {
         let states: ArrayRef = Arc::new(BinaryArray::from_iter_values([state]));
         first.merge_batch(&[states]).unwrap();
         assert_eq!(first.evaluate().unwrap(), ScalarValue::Int64(Some(3)));
+    }
+
+    #[test]
+    fn client_sets_answer_the_bitmaps() {
+        let mut groups = Groups {
+            output: Output::Bitmap,
+            clients: Vec::new(),
+        };
+        groups
+            .update_batch(&column(&[Some(3), Some(1), Some(3)]), &[0, 1, 1], None, 2)
+            .unwrap();
+        let sets = groups.evaluate(EmitTo::All).unwrap();
+        let sets: Vec<Vec<u32>> = sets
+            .as_binary::<i32>()
+            .iter()
+            .map(|b| read_client_set(b.unwrap()).unwrap().iter().collect())
+            .collect();
+        assert_eq!(sets, [vec![3], vec![1, 3]]);
     }
 }

@@ -710,6 +710,27 @@ async fn widget_values_follow_memberships_and_facts() {
 }
 
 #[tokio::test]
+async fn daily_running_totals_equal_a_scan() {
+    let facts = report_facts(shop(), "Europe/Berlin").await;
+    let ranges = [
+        ("2024-01-01", "2024-12-31"),
+        ("2024-02-29", "2024-03-01"),
+        ("2024-03-25", "2024-03-25"),
+        ("2024-04-01", "2024-04-30"),
+        ("2023-01-01", "2023-12-31"),
+        ("2025-01-01", "2025-01-31"),
+    ];
+    for (from, to) in ranges {
+        let days = range(from, to);
+        let fast = sales::revenue_and_orders(&facts, days, None).await.unwrap();
+        let scanned = sales::totals(&facts, days, None).await.unwrap();
+        assert_eq!(fast, (scanned.revenue, scanned.orders), "{from}..{to}");
+    }
+    let year = sales::revenue_and_orders(&facts, range("2024-01-01", "2024-12-31"), None);
+    assert_eq!(year.await.unwrap(), (Cents(35_056), 9));
+}
+
+#[tokio::test]
 async fn the_cache_rebuilds_only_for_a_new_snapshot() {
     let first = report_facts(shop(), "UTC").await.snapshot().clone();
     let second = report_facts(shop(), "UTC").await.snapshot().clone();

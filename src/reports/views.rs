@@ -19,6 +19,7 @@ use super::error::Result;
 use super::filter::{MemberMask, in_members};
 use super::label::{LabelTable, NO_LABEL};
 use crate::facts::schema::{clients, invoices, order_lines, orders, products};
+use crate::money::Cents;
 use crate::snapshot::Snapshot;
 use crate::time::{local_date, to_date32};
 
@@ -56,6 +57,9 @@ pub struct ReportFacts {
     /// Invoices not void with a balance other than zero.
     pub(super) invoices: RecordBatch,
     pub(super) countries: Countries,
+    /// Running totals of every completed order by day, for unfiltered widgets; none when
+    /// the orders span more days than is worth a table.
+    pub(super) daily: Option<DailyTotals>,
     /// SKU and name by product id; a product that left the catalog has none.
     pub(super) products: HashMap<i64, (String, String)>,
 }
@@ -82,6 +86,7 @@ impl ReportFacts {
         let lines = completed.lines_view(&snapshot.facts.order_lines)?;
         let invoices = invoices_view(&snapshot)?;
         let facts = ReportFacts {
+            daily: DailyTotals::of(&orders),
             ctx: session(),
             countries: Countries::of(&snapshot),
             products: product_names(&snapshot.facts.products),
@@ -221,6 +226,61 @@ fn batches(part: &RecordBatch) -> Vec<RecordBatch> {
         .step_by(BATCH_ROWS)
         .map(|offset| part.slice(offset, BATCH_ROWS.min(part.num_rows() - offset)))
         .collect()
+}
+
+/// Days past which [`DailyTotals`] are not kept: 300 years.
+const DAILY_DAYS_MAX: usize = 110_000;
+
+/// Revenue and order counts of every completed order summed day by day, so the totals of
+/// any range without a filter are two subtractions.
+pub(super) struct DailyTotals {
+    first_day: i32,
+    /// `revenue[i]`: revenue of the days before `first_day + i`; one entry past the last.
+    revenue: Vec<i64>,
+    orders: Vec<u64>,
+}
+
+impl DailyTotals {
+    fn of(orders: &DayTable) -> Option<DailyTotals> {
+        let days = orders.days();
+        let (first_day, last_day) = match (days.first(), days.last()) {
+            (Some(first), Some(last)) => (*first, *last),
+            _ => (0, -1),
+        };
+        let span = usize::try_from(i64::from(last_day) - i64::from(first_day) + 1).ok()?;
+        if span > DAILY_DAYS_MAX {
+            return None;
+        }
+        let revenue = orders.batch.column_by_name(column::REVENUE_CENTS)?;
+        let revenue = revenue.as_primitive::<Int64Type>().values();
+        let mut totals = DailyTotals {
+            first_day,
+            revenue: vec![0; span + 1],
+            orders: vec![0; span + 1],
+        };
+        for (day, cents) in days.iter().zip(revenue.iter()) {
+            let next = (day - first_day) as usize + 1;
+            totals.revenue[next] += cents;
+            totals.orders[next] += 1;
+        }
+        for i in 1..=span {
+            totals.revenue[i] += totals.revenue[i - 1];
+            totals.orders[i] += totals.orders[i - 1];
+        }
+        Some(totals)
+    }
+
+    /// Revenue and orders of the days of `range`.
+    pub(super) fn between(&self, range: DateRange) -> (Cents, u64) {
+        let (from, to) = range.date32();
+        let index = |day: i32| {
+            let offset = i64::from(day) - i64::from(self.first_day);
+            offset.clamp(0, self.revenue.len() as i64 - 1) as usize
+        };
+        let (start, end) = (index(from), index(to.saturating_add(1)));
+        let revenue = self.revenue[end] - self.revenue[start];
+        (Cents(revenue), self.orders[end] - self.orders[start])
+    }
 }
 
 /// Completed orders in input order, with what every view needs of them.
