@@ -7,13 +7,18 @@
 //!   range), filtered by the union of the two segments, and unfiltered.
 //! - `widget_values/ten`: ten widgets (last 7/30/90 days, month and year to date, fixed
 //!   dates; half on a segment), each with the period before.
-//! - `member_selection/*`: the selection kernel alone over the 2024 slice's positions,
-//!   a dense mask against roaring `contains` per row.
+//! - `member_selection/*`: the selection kernel alone over 5M random positions, a dense
+//!   mask against roaring `contains` per row.
+//! - `dashboard_http` (printed, not a criterion id): the same tenant served by the API
+//!   from Parquet, ten widgets on two dynamic segments, `GET /v1/dashboard` from 200
+//!   concurrent clients: the first answer's time and p50/p99 latency.
 //!
-//! Run with `cargo bench --bench reports`; building the tenant takes a while.
+//! Run with `cargo bench --bench reports`; building and writing the tenant take a while.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow::array::{
     ArrayRef, BooleanArray, Int64Array, ListArray, RecordBatch, StringArray,
@@ -21,22 +26,30 @@ use arrow::array::{
 };
 use arrow::datatypes::Field;
 use chrono::{DateTime, NaiveDate, Utc};
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use roaring::RoaringBitmap;
+use segments::api::{ApiConfig, AppState, Metrics, router};
 use segments::facts::builder::FactsBuilder;
 use segments::facts::schema::{clients_schema, orders_schema};
+use segments::facts::write::{Table, write_parquet, write_tenant_settings};
 use segments::facts::{Facts, LoadReport};
 use segments::reports::{
     DateRange, Granularity, MemberMask, Metric, ReportFacts, SegmentFilter, Widget, WidgetPeriod,
     resolve, sales_over_time, widget_values,
 };
+use segments::service::{Service, ServiceOptions};
 use segments::snapshot::Snapshot;
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
 
 const CLIENTS: i64 = 1_000_000;
 const ORDERS: i64 = 20_000_000;
 const SEED: u64 = 20_240_101;
+const ZONE: &str = "Europe/Berlin";
+/// The instant every widget is valued at: 31 December 2024 in Berlin.
+const NOW: &str = "2024-12-31T12:00:00Z";
 
 fn micros(rfc3339: &str) -> i64 {
     DateTime::parse_from_rfc3339(rfc3339)
@@ -132,7 +145,8 @@ fn segments(snapshot: &Snapshot, rng: &mut ChaCha8Rng) -> HashMap<i64, Arc<Roari
     HashMap::from([(1, Arc::new(pick())), (2, Arc::new(pick()))])
 }
 
-async fn tenant() -> (ReportFacts, HashMap<i64, Arc<RoaringBitmap>>) {
+/// The synthetic tenant, also written to `dir` as contract Parquet for the HTTP run.
+async fn tenant(dir: &Path) -> (ReportFacts, HashMap<i64, Arc<RoaringBitmap>>) {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let empty = FactsBuilder::new().build().unwrap();
     let facts = Facts {
@@ -142,18 +156,34 @@ async fn tenant() -> (ReportFacts, HashMap<i64, Arc<RoaringBitmap>>) {
         report: LoadReport::default(),
         ..empty
     };
-    let snapshot = Snapshot::build(facts, "Europe/Berlin".parse().unwrap())
-        .await
-        .unwrap();
+    write_tenant(&facts, dir);
+    let snapshot = Snapshot::build(facts, ZONE.parse().unwrap()).await.unwrap();
     let segments = segments(&snapshot, &mut rng);
     (ReportFacts::build(snapshot).unwrap(), segments)
+}
+
+fn write_tenant(facts: &Facts, dir: &Path) {
+    let tables = [
+        (Table::Clients, &facts.clients),
+        (Table::Orders, &facts.orders),
+        (Table::OrderLines, &facts.order_lines),
+        (Table::Invoices, &facts.invoices),
+        (Table::Products, &facts.products),
+    ];
+    for (table, batch) in tables {
+        let path = dir.join(format!("{}.parquet", table.name()));
+        write_parquet(table, batch, &path).unwrap();
+    }
+    write_tenant_settings(dir, ZONE).unwrap();
 }
 
 fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
-fn ten_widgets() -> Vec<Widget> {
+/// Ten widgets: last 7/30/90 days, month and year to date and fixed dates in turn; the odd
+/// ones on segment `first` or `second` in turn, the even ones on all clients.
+fn ten_widgets(first: i64, second: i64) -> Vec<Widget> {
     let fixed = WidgetPeriod::Fixed {
         from: date("2024-04-01"),
         to: date("2024-06-30"),
@@ -176,7 +206,7 @@ fn ten_widgets() -> Vec<Widget> {
         widgets.push(Widget {
             id: i as i64 + 1,
             title: format!("widget {i}"),
-            segment_id: (i % 2 == 1).then_some(1 + (i as i64 / 2) % 2),
+            segment_id: (i % 2 == 1).then_some(if (i / 2) % 2 == 0 { first } else { second }),
             metric: if i % 3 == 0 {
                 Metric::OrderCount
             } else {
@@ -188,9 +218,12 @@ fn ten_widgets() -> Vec<Widget> {
     widgets
 }
 
-fn bench_reports(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (facts, segments) = runtime.block_on(tenant());
+fn bench_reports(
+    c: &mut Criterion,
+    runtime: &Runtime,
+    facts: &ReportFacts,
+    segments: &HashMap<i64, Arc<RoaringBitmap>>,
+) {
     let lookup = |id: i64| segments.get(&id).cloned();
     let filter = SegmentFilter {
         include: vec![1, 2],
@@ -204,21 +237,21 @@ fn bench_reports(c: &mut Criterion) {
     group.sample_size(20);
     for (name, members) in [("two_segments", members.as_ref()), ("unfiltered", None)] {
         group.bench_function(BenchmarkId::new("monthly_2024", name), |b| {
-            b.iter(|| runtime.block_on(sales_over_time(&facts, year, Granularity::Month, members)))
+            b.iter(|| runtime.block_on(sales_over_time(facts, year, Granularity::Month, members)))
         });
     }
     group.finish();
 
-    let widgets = ten_widgets();
-    let now: DateTime<Utc> = "2024-12-31T12:00:00Z".parse().unwrap();
+    let widgets = ten_widgets(1, 2);
+    let now: DateTime<Utc> = NOW.parse().unwrap();
     let mut group = c.benchmark_group("widget_values");
     group.sample_size(20);
     group.bench_function("ten", |b| {
-        b.iter(|| runtime.block_on(widget_values(&facts, &lookup, &widgets, now)))
+        b.iter(|| runtime.block_on(widget_values(facts, &lookup, &widgets, now)))
     });
     group.finish();
 
-    bench_selection(c, &facts, members.as_ref().unwrap());
+    bench_selection(c, facts, members.as_ref().unwrap());
 }
 
 /// The selection kernel alone: 5M positions tested against the two-segment union.
@@ -243,5 +276,95 @@ fn bench_selection(c: &mut Criterion, facts: &ReportFacts, members: &RoaringBitm
     group.finish();
 }
 
-criterion_group!(benches, bench_reports);
-criterion_main!(benches);
+/// Clients of the HTTP run and the requests each sends.
+const HTTP_CLIENTS: usize = 200;
+const HTTP_REQUESTS_EACH: usize = 50;
+
+/// `GET /v1/dashboard` over a real socket: the service opens the same tenant from its
+/// Parquet files, two dynamic segments (country DE, country FR) and ten widgets are created
+/// through the API, then 200 clients send requests at once. Clients and server share the
+/// machine. Prints the first (computing) answer's time and the latency percentiles.
+async fn dashboard_over_http(dir: &Path) {
+    let service = Service::open(ServiceOptions::new(dir)).await.unwrap();
+    let state = AppState::new(service, Arc::new(Metrics::new()), ApiConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let client = reqwest::Client::new();
+    let de = create_segment(&client, &base, "DE").await;
+    let fr = create_segment(&client, &base, "FR").await;
+    for widget in ten_widgets(de, fr) {
+        let body = json!({"title": widget.title, "segment_id": widget.segment_id,
+                          "metric": widget.metric, "period": widget.period});
+        let created = client
+            .post(format!("{base}/v1/dashboard/widgets"))
+            .json(&body);
+        assert!(created.send().await.unwrap().status().is_success());
+    }
+    let uri = format!("{base}/v1/dashboard?now={NOW}");
+    let first = Instant::now();
+    assert!(client.get(&uri).send().await.unwrap().status().is_success());
+    eprintln!(
+        "dashboard_http/first_answer: {:.1} ms",
+        millis(first.elapsed())
+    );
+    let mut latencies = concurrent_gets(&client, &uri).await;
+    latencies.sort();
+    let at = |q: f64| millis(latencies[((latencies.len() - 1) as f64 * q) as usize]);
+    eprintln!(
+        "dashboard_http/{HTTP_CLIENTS}_clients: {} requests, p50 {:.2} ms, p99 {:.2} ms, \
+         max {:.2} ms",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
+
+async fn create_segment(client: &reqwest::Client, base: &str, country: &str) -> i64 {
+    let rule = json!({"field": "country", "op": "is", "value": country});
+    let body = json!({"name": country, "kind": "dynamic", "rule": rule});
+    let created = client
+        .post(format!("{base}/v1/segments"))
+        .json(&body)
+        .send()
+        .await;
+    let created: Value = created.unwrap().json().await.unwrap();
+    created["id"].as_i64().unwrap()
+}
+
+/// The latency of every request of [`HTTP_CLIENTS`] clients sending in a loop.
+async fn concurrent_gets(client: &reqwest::Client, uri: &str) -> Vec<Duration> {
+    let tasks = (0..HTTP_CLIENTS).map(|_| {
+        let (client, uri) = (client.clone(), uri.to_string());
+        tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(HTTP_REQUESTS_EACH);
+            for _ in 0..HTTP_REQUESTS_EACH {
+                let started = Instant::now();
+                let answer = client.get(&uri).send().await.unwrap();
+                assert!(answer.status().is_success());
+                answer.bytes().await.unwrap();
+                latencies.push(started.elapsed());
+            }
+            latencies
+        })
+    });
+    let all = futures::future::join_all(tasks).await;
+    all.into_iter().flat_map(|l| l.unwrap()).collect()
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1_000.0
+}
+
+fn main() {
+    let runtime = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (facts, segments) = runtime.block_on(tenant(dir.path()));
+    let mut criterion = Criterion::default().configure_from_args();
+    bench_reports(&mut criterion, &runtime, &facts, &segments);
+    // The service loads its own copy of the tenant: free this one first.
+    drop(facts);
+    runtime.block_on(dashboard_over_http(dir.path()));
+    criterion.final_summary();
+}
