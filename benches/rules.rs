@@ -8,16 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
 use segments::eval::{NoSegments, evaluate};
-use segments::r#gen::{GenOptions, generate};
 use segments::rules::Rule;
 use segments::snapshot::Snapshot;
-
-const HISTORY_END: &str = "2026-01-01";
 
 fn sizes() -> Vec<u64> {
     let sizes = std::env::var("SEGMENTS_BENCH_SIZES").unwrap_or_else(|_| "100000,1000000".into());
@@ -29,14 +26,8 @@ fn sizes() -> Vec<u64> {
 
 /// The tenant of `clients` clients, generated once and kept for later runs.
 fn tenant_dir(clients: u64) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("bench-data")
-        .join(format!("tenant-{clients}-seed1-{HISTORY_END}"));
-    if !dir.join("clients.parquet").exists() {
-        let now = NaiveDate::parse_from_str(HISTORY_END, "%Y-%m-%d").unwrap();
-        generate(&GenOptions::new(clients, 1, now), &dir, true, &|_| {}).expect("generate");
-    }
-    dir
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench-data");
+    segments::bench::generated_tenant(&root, clients).expect("generate the bench tenant")
 }
 
 fn snapshot(rt: &tokio::runtime::Runtime, clients: u64) -> Arc<Snapshot> {

@@ -16,11 +16,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::r#gen::{GenError, GenOptions, generate};
 use crate::reports::ReportFacts;
 use crate::snapshot::Snapshot;
 use crate::tenant::{TenantError, open_snapshot};
 
-pub use workloads::{Outcome, Workload, Workloads};
+pub use workloads::{Outcome, Workload, Workloads, all as workloads};
 
 /// Why the bench could not run.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +166,25 @@ pub async fn run(dir: &Path, now: DateTime<Utc>, runs: usize) -> Result<Vec<Stri
         lines.push(to_json(&line));
     }
     Ok(lines)
+}
+
+/// The end of the history of the generated bench tenants.
+pub const GENERATED_HISTORY_END: &str = "2026-01-01";
+
+/// A tenant of `clients` clients generated with seed 1 under `root`, made on first use and
+/// kept for later runs (`root/tenant-<clients>-seed1-<end>`).
+///
+/// # Errors
+/// The generator's, when the tenant has to be made and cannot be.
+pub fn generated_tenant(root: &Path, clients: u64) -> Result<std::path::PathBuf, GenError> {
+    let name = format!("tenant-{clients}-seed1-{GENERATED_HISTORY_END}");
+    let dir = root.join(name);
+    if !dir.join("clients.parquet").exists() {
+        let now = chrono::NaiveDate::parse_from_str(GENERATED_HISTORY_END, "%Y-%m-%d")
+            .expect("a valid date");
+        generate(&GenOptions::new(clients, 1, now), &dir, true, &|_| {})?;
+    }
+    Ok(dir)
 }
 
 fn to_json(value: &impl Serialize) -> String {
