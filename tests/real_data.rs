@@ -36,6 +36,17 @@ struct Expected {
     cancelled_orders: usize,
     guest_rows: u64,
     completed_revenue_cents: i64,
+    /// Per client id: completed invoices, their countries, and whether a completed order
+    /// held product `85123A`.
+    per_client: HashMap<i64, ClientFigures>,
+    /// Each invoice's client and total in cents.
+    invoices: HashMap<String, (Option<i64>, i64)>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ClientFigures {
+    countries: HashSet<String>,
+    bought_heart_holder: bool,
 }
 
 /// A decimal string in ten-thousandths, e.g. "2.55" is 25500 and "0.001" is 10.
@@ -71,6 +82,7 @@ fn expected_from_raw_file(path: &PathBuf) -> Expected {
         column("UnitPrice"),
         column("CustomerID"),
     );
+    let (country, stock_code) = (column("Country"), column("StockCode"));
 
     let mut expected = Expected::default();
     let mut clients = HashSet::new();
@@ -85,6 +97,18 @@ fn expected_from_raw_file(path: &PathBuf) -> Expected {
         }
         let cents = line_cents(record[quantity].parse().unwrap(), unit_price);
         *order_totals.entry(record[invoice].to_string()).or_insert(0) += cents;
+        let client = record[customer].parse::<i64>().ok();
+        let entry = expected
+            .invoices
+            .entry(record[invoice].to_string())
+            .or_insert((client, 0));
+        entry.1 += cents;
+        if let Some(client) = client {
+            let figures = expected.per_client.entry(client).or_default();
+            figures.countries.insert(record[country].to_string());
+            let completed = !record[invoice].starts_with('C');
+            figures.bought_heart_holder |= completed && &record[stock_code] == "85123A";
+        }
         match &record[customer] {
             "" => expected.guest_rows += 1,
             id => _ = clients.insert(id.to_string()),
@@ -135,6 +159,81 @@ fn online_retail_imports_with_independently_computed_figures() {
     assert_eq!(expected.completed_revenue_cents, 1_065_562_248);
 
     check_loaded_tenant(dir.path(), &expected);
+    check_segments(dir.path(), &expected);
+}
+
+/// Completed orders and revenue per client, from the raw invoices.
+fn client_orders(expected: &Expected) -> HashMap<i64, (usize, i64)> {
+    let mut per_client: HashMap<i64, (usize, i64)> = HashMap::new();
+    for (invoice, (client, total)) in &expected.invoices {
+        if let (Some(client), false) = (client, invoice.starts_with('C')) {
+            let entry = per_client.entry(*client).or_default();
+            entry.0 += 1;
+            entry.1 += (*total).max(0);
+        }
+    }
+    per_client
+}
+
+fn members(snapshot: &segments::snapshot::Snapshot, rule: serde_json::Value) -> Vec<i64> {
+    let rule = segments::rules::Rule::from_json(&rule, &snapshot.facts.custom_fields).unwrap();
+    let now = chrono::Utc::now();
+    let evaluation =
+        segments::eval::evaluate(&rule, snapshot, now, &segments::eval::NoSegments).unwrap();
+    snapshot.index.ids_of(&evaluation.members)
+}
+
+/// Segments on the imported tenant against the same segments computed from the raw file.
+/// Country is compared on the clients whose rows all name one country, since a client
+/// seen in two countries gets the more frequent one.
+fn check_segments(dir: &std::path::Path, expected: &Expected) {
+    use serde_json::json;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let snapshot = rt
+        .block_on(segments::tenant::open_snapshot(dir, Some("UTC")))
+        .unwrap();
+    let orders = client_orders(expected);
+    let sorted = |mut ids: Vec<i64>| {
+        ids.sort_unstable();
+        ids
+    };
+
+    let german_regulars = json!({"all": [
+        {"field": "country", "op": "is", "value": "DE"},
+        {"field": "lifetime_orders", "op": "gt", "value": 10},
+    ]});
+    let single_country = |id: &i64| expected.per_client[id].countries.len() == 1;
+    let engine: Vec<i64> = members(&snapshot, german_regulars)
+        .into_iter()
+        .filter(single_country)
+        .collect();
+    let raw = expected.per_client.iter().filter(|(id, f)| {
+        f.countries.len() == 1
+            && f.countries.contains("Germany")
+            && orders.get(id).is_some_and(|(n, _)| *n > 10)
+    });
+    let raw = sorted(raw.map(|(id, _)| *id).collect());
+    assert!(!raw.is_empty());
+    assert_eq!(engine, raw, "German clients with more than 10 orders");
+
+    let big_spenders = json!({"field": "total_revenue", "op": "gte", "value": "5000"});
+    let raw = orders
+        .iter()
+        .filter(|(_, (_, revenue))| *revenue >= 500_000);
+    assert_eq!(
+        members(&snapshot, big_spenders),
+        sorted(raw.map(|(id, _)| *id).collect())
+    );
+
+    let heart_holder = json!({"field": "purchased_product", "op": "is", "value": "85123A"});
+    let raw = expected
+        .per_client
+        .iter()
+        .filter(|(_, f)| f.bought_heart_holder);
+    assert_eq!(
+        members(&snapshot, heart_holder),
+        sorted(raw.map(|(id, _)| *id).collect())
+    );
 }
 
 /// The loader reads the same figures back from the written tenant.
