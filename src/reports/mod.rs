@@ -42,11 +42,24 @@
 //!    `period(day)` and `country(client_pos)` map the key through a small table to a label
 //!    number, so grouping hashes integers; labels are attached after aggregation.
 //! 6. **Distinct clients as bitmaps.** "Buying clients" is the aggregate
-//!    `distinct_clients(client_pos)`: one roaring bitmap per group, merged across
-//!    partitions with OR, so a client counts once per period and once in the total.
+//!    `client_set(client_pos)`: one roaring bitmap per group, merged across partitions
+//!    with OR. A period's count is its bitmap's length and the report's total is the union
+//!    of the periods' bitmaps, so a client counts once per period and once in the total,
+//!    all from a single scan.
 //!
 //! Unfiltered reports skip step 4 and so include guest sales and sales of deleted
-//! clients; a filter never holds either.
+//! clients; a filter never holds either. Unfiltered widgets need no scan at all: the views
+//! keep running totals of revenue and orders per day, so any range is two subtractions.
+//!
+//! The plan of a filtered monthly report, as DataFusion shows it (two partitions):
+//!
+//! ```text
+//! AggregateExec: mode=FinalPartitioned, gby=[period], aggr=[revenue, orders, clients]
+//!   RepartitionExec: partitioning=Hash([period], 2)
+//!     AggregateExec: mode=Partial, gby=[period(day) as period], aggr=[sum, count, client_set]
+//!       FilterExec: in_members(client_pos)
+//!         DataSourceExec: partitions=2 (the day-range slice of the orders view)
+//! ```
 //!
 //! Invariant: every function here reads one snapshot's views and bitmaps of positions of
 //! that same snapshot; the caller resolves memberships against the snapshot it passes.
