@@ -6,7 +6,9 @@
 //! unchanged: timestamps stay `Timestamp(Microsecond, "UTC")`, custom fields keep their names.
 //!
 //! Invariant: a file appears under its final name only once it is complete. Every writer
-//! writes `<name>.tmp` and renames it at the end, so a reader never sees half a file.
+//! writes a temporary `<name>.<pid>-<n>.tmp` (which the loader ignores) and moves it into
+//! place at the end, so a reader never sees half a file. A part is never moved over an
+//! existing part: two writers appending to one table at once get different part numbers.
 
 use std::fs::{self, File};
 use std::io;
@@ -56,6 +58,8 @@ pub enum WriteError {
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: {source}")]
     Parquet { path: PathBuf, source: ParquetError },
+    #[error("{path} already exists")]
+    AlreadyExists { path: PathBuf },
     #[error("{dir} already holds tenant data ({found}); pass --force to replace it")]
     NotEmpty { dir: PathBuf, found: String },
     #[error("{table}: {source}")]
@@ -345,7 +349,8 @@ pub struct TableWriter {
 }
 
 impl TableWriter {
-    /// Starts writing `path` (through `path.tmp`).
+    /// Starts writing `path` (through a temporary file beside it); `finish` replaces a file
+    /// already at `path`.
     ///
     /// # Errors
     /// The temporary file cannot be created.
@@ -403,17 +408,27 @@ impl TableWriter {
     ///
     /// # Errors
     /// The file cannot be completed or renamed.
-    pub fn finish(mut self) -> Result<u64> {
-        let writer = self.writer.take().expect("finish runs once");
-        writer.close().map_err(|source| WriteError::Parquet {
-            path: self.tmp.clone(),
-            source,
+    pub fn finish(self) -> Result<u64> {
+        let path = self.path.clone();
+        let (tmp, rows) = self.close()?;
+        fs::rename(&tmp, &path).map_err(|source| {
+            let _ = fs::remove_file(&tmp);
+            WriteError::Io { path, source }
         })?;
-        fs::rename(&self.tmp, &self.path).map_err(|source| WriteError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        Ok(self.rows)
+        Ok(rows)
+    }
+
+    /// Completes the temporary file without moving it; the caller owns it from here.
+    fn close(mut self) -> Result<(PathBuf, u64)> {
+        let writer = self.writer.take().expect("close runs once");
+        if let Err(source) = writer.close() {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(WriteError::Parquet {
+                path: self.tmp.clone(),
+                source,
+            });
+        }
+        Ok((self.tmp.clone(), self.rows))
     }
 }
 
@@ -506,17 +521,50 @@ impl PartsWriter {
         if self.current.is_none() {
             let path = self.folder.join(part_file_name(self.next_part));
             self.current = Some(TableWriter::create(self.map.clone(), &path, self.options)?);
-            self.parts.push(path);
-            self.next_part += 1;
         }
         Ok(self.current.as_mut().expect("just created"))
     }
 
+    /// Moves the finished part under the next free number: another writer may have taken
+    /// the one planned meanwhile.
     fn finish_part(&mut self) -> Result<()> {
-        if let Some(writer) = self.current.take() {
-            self.rows += writer.finish()?;
+        let Some(writer) = self.current.take() else {
+            return Ok(());
+        };
+        let (tmp, rows) = writer.close()?;
+        let folder_error = |source| WriteError::Io {
+            path: self.folder.clone(),
+            source,
+        };
+        loop {
+            let path = self.folder.join(part_file_name(self.next_part));
+            match publish_new(&tmp, &path) {
+                Ok(()) => {
+                    self.parts.push(path);
+                    self.next_part += 1;
+                    self.rows += rows;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    self.next_part = next_part_number(&self.folder).map_err(folder_error)?;
+                }
+                Err(source) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(WriteError::Io { path, source });
+                }
+            }
         }
-        Ok(())
+    }
+}
+
+/// Moves `tmp` to `path` unless `path` exists (then `AlreadyExists`). A hard link is the
+/// atomic no-clobber move; where links are unsupported, a checked rename stands in.
+fn publish_new(tmp: &Path, path: &Path) -> io::Result<()> {
+    match fs::hard_link(tmp, path) {
+        Ok(()) => fs::remove_file(tmp),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        Err(_) if path.exists() => Err(io::ErrorKind::AlreadyExists.into()),
+        Err(_) => fs::rename(tmp, path),
     }
 }
 
@@ -567,18 +615,8 @@ pub fn write_tenant_settings(dir: &Path, time_zone: &str) -> Result<()> {
 /// # Errors
 /// Tenant data present without `replace`, or a file that cannot be removed.
 pub fn prepare_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
-    let present: Vec<PathBuf> = tenant_entries(dir)
-        .into_iter()
-        .filter(|p| p.exists())
-        .collect();
-    if !present.is_empty() && !replace {
-        let found: Vec<String> = present.iter().map(|p| p.display().to_string()).collect();
-        return Err(WriteError::NotEmpty {
-            dir: dir.to_path_buf(),
-            found: found.join(", "),
-        });
-    }
-    for path in present {
+    check_tenant_dir(dir, replace)?;
+    for path in present_entries(dir) {
         let removed = match path.is_dir() {
             true => remove_parts(&path),
             false => fs::remove_file(&path),
@@ -592,6 +630,29 @@ pub fn prepare_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
         path: dir.to_path_buf(),
         source,
     })
+}
+
+/// Refuses, before any work, a folder that [`prepare_tenant_dir`] would refuse.
+///
+/// # Errors
+/// `dir` holds tenant data and `replace` is false.
+pub fn check_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
+    let present = present_entries(dir);
+    if present.is_empty() || replace {
+        return Ok(());
+    }
+    let found: Vec<String> = present.iter().map(|p| p.display().to_string()).collect();
+    Err(WriteError::NotEmpty {
+        dir: dir.to_path_buf(),
+        found: found.join(", "),
+    })
+}
+
+fn present_entries(dir: &Path) -> Vec<PathBuf> {
+    tenant_entries(dir)
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect()
 }
 
 /// Every table file or folder a tenant folder may hold, and its settings.
@@ -619,9 +680,12 @@ fn remove_parts(folder: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// A temporary name beside `path`, unique to this process and call, ending in `.tmp`.
 fn tmp_path(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
     PathBuf::from(name)
 }
 
@@ -704,7 +768,7 @@ mod tests {
         assert_eq!(decimals(&back, "total"), [255, -1, 999_999_999_999_999_999]);
         assert_eq!(decimals(&back, "refunded_amount"), [0, 0, 5]);
         assert_eq!(back.column(1).null_count(), 1);
-        assert!(!tmp_path(&path).exists());
+        assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
     }
 
     #[test]
@@ -720,7 +784,7 @@ mod tests {
             "{error}"
         );
         assert!(!path.exists());
-        assert!(!tmp_path(&path).exists());
+        assert_eq!(temporary_files(dir.path()), Vec::<String>::new());
     }
 
     #[test]
@@ -808,6 +872,37 @@ mod tests {
         assert!(dir.path().join("orders").join("notes.txt").exists());
         assert!(dir.path().join("segments.json").exists());
         prepare_tenant_dir(&dir.path().join("new"), false).unwrap();
+    }
+
+    #[test]
+    fn two_writers_appending_at_once_get_different_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = orders_batch(vec![100, 200], vec![0; 2]);
+        let map = ContractMap::new(Table::Orders, &schema::orders_schema(), &[]).unwrap();
+        let create = || PartsWriter::create(map.clone(), dir.path(), 10, WriteOptions::default());
+        let (mut first, mut second) = (create().unwrap(), create().unwrap());
+
+        first.write(&batch).unwrap();
+        second.write(&batch.slice(1, 1)).unwrap();
+        let (second_parts, _) = second.finish().unwrap();
+        let (first_parts, _) = first.finish().unwrap();
+
+        let name = |p: &PathBuf| p.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(name(&second_parts[0]), "part-0001.parquet");
+        assert_eq!(name(&first_parts[0]), "part-0002.parquet");
+        assert_eq!(decimals(&read_back(&first_parts[0]), "total"), [100, 200]);
+        assert_eq!(
+            temporary_files(&dir.path().join("orders")),
+            Vec::<String>::new()
+        );
+    }
+
+    fn temporary_files(dir: &Path) -> Vec<String> {
+        let names = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name());
+        names
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
     }
 
     #[test]
