@@ -183,6 +183,7 @@ pub fn import_sales_lines(
         file: file.display().to_string(),
         ..Default::default()
     };
+    write::check_tenant_dir(out, options.replace)?;
     let mut builder = TenantBuilder::new(options);
     read_rows(file, options, &mut builder, &mut summary)?;
     if summary.rows_kept == 0 {
@@ -233,6 +234,8 @@ fn read_rows(
     builder: &mut TenantBuilder,
     summary: &mut SalesLinesSummary,
 ) -> Result<(), SalesLinesError> {
+    // TODO: a delimiter and decimal-comma option for European spreadsheet exports (`;`,
+    // `2,55`); today such a file is refused for its header or its prices are unparsable.
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(open(file)?);
@@ -439,34 +442,34 @@ impl SalesLinesSummary {
     fn fmt_notes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let built = &self.built;
         if self.sub_cent_rows > 0 {
+            let rows = self.sub_cent_rows;
             writeln!(
                 f,
-                "note: {} rows had prices finer than a cent; their line totals were rounded half away from zero to the cent",
-                self.sub_cent_rows
+                "note: {rows} rows priced finer than a cent; line totals rounded"
             )?;
         }
         if built.order_ids_numbered {
             writeln!(
                 f,
-                "note: order ids were not all distinct whole numbers; orders were numbered from 1 in time order"
+                "note: order ids are not distinct numbers; numbered in time order"
             )?;
         }
         if built.client_conflicts > 0 {
+            let rows = built.client_conflicts;
             writeln!(
                 f,
-                "note: {} rows named another client than their order's first row; the first was kept",
-                built.client_conflicts
+                "note: {rows} rows name another client than their order's first row"
             )?;
         }
         if !built.unmapped_countries.is_empty() {
             let names: Vec<String> = built
                 .unmapped_countries
                 .iter()
-                .map(|(n, rows)| format!("{n} ({rows} rows of clients)"))
+                .map(|(name, rows)| format!("{name} ({rows} rows)"))
                 .collect();
             writeln!(
                 f,
-                "note: countries without an ISO code, left empty: {}",
+                "note: no ISO code, client country left empty: {}",
                 names.join(", ")
             )?;
         }

@@ -108,6 +108,8 @@ const ISO_FORMATS: [&str; 4] = [
     "%Y-%m-%d %H:%M:%S%.f",
 ];
 
+// TODO: a time zone for date-times without an offset; today they are read as UTC (and the
+// imported tenant is in UTC), which keeps their calendar dates as written.
 impl DateFormat {
     /// Microseconds since the epoch. Date-times without an offset are UTC; a bare date is
     /// midnight UTC.

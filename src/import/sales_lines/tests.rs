@@ -73,7 +73,8 @@ fn counts_rows_kept_set_aside_and_guest() {
         examples,
         [
             "line 9, column Quantity: \"x\" is not a whole number",
-            "line 10, column InvoiceDate: \"yesterday\" is not a date-time (YYYY-MM-DD HH:MM:SS or RFC 3339)",
+            "line 10, column InvoiceDate: \"yesterday\" is not a date-time \
+             (YYYY-MM-DD HH:MM:SS or RFC 3339)",
         ]
     );
     let adjustments: Vec<u64> = summary.adjustment_examples.iter().map(|e| e.line).collect();
