@@ -15,8 +15,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use segments::facts::builder::write_tenant;
 use segments::facts::builder::{ClientRow, FactsBuilder, OrderRow};
-use segments::facts::write::{Table, write_parquet, write_tenant_settings};
+use segments::facts::write::write_tenant_settings;
 
 /// Clients 1..=`clients`; odd ones in the US, even ones in DE; client 1 has one order.
 fn tenant(clients: i64) -> TempDir {
@@ -33,17 +34,7 @@ fn tenant(clients: i64) -> TempDir {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let tables = [
-        (Table::Clients, &facts.clients),
-        (Table::Orders, &facts.orders),
-        (Table::OrderLines, &facts.order_lines),
-        (Table::Invoices, &facts.invoices),
-        (Table::Products, &facts.products),
-    ];
-    for (table, batch) in tables {
-        let path = dir.path().join(format!("{}.parquet", table.name()));
-        write_parquet(table, batch, &path).unwrap();
-    }
+    write_tenant(&facts, dir.path()).unwrap();
     write_tenant_settings(dir.path(), "UTC").unwrap();
     dir
 }

@@ -17,8 +17,8 @@ use tempfile::TempDir;
 use tower::ServiceExt;
 
 use super::*;
-use crate::facts::builder::{ClientRow, FactsBuilder, OrderRow, ProductRow, micros};
-use crate::facts::write::{Table, write_parquet, write_tenant_settings};
+use crate::facts::builder::{ClientRow, FactsBuilder, OrderRow, ProductRow, micros, write_tenant};
+use crate::facts::write::write_tenant_settings;
 use crate::service::{Service, ServiceOptions};
 
 fn tenant() -> TempDir {
@@ -50,17 +50,7 @@ fn tenant() -> TempDir {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let tables = [
-        (Table::Clients, &facts.clients),
-        (Table::Orders, &facts.orders),
-        (Table::OrderLines, &facts.order_lines),
-        (Table::Invoices, &facts.invoices),
-        (Table::Products, &facts.products),
-    ];
-    for (table, batch) in tables {
-        let path = dir.path().join(format!("{}.parquet", table.name()));
-        write_parquet(table, batch, &path).unwrap();
-    }
+    write_tenant(&facts, dir.path()).unwrap();
     write_tenant_settings(dir.path(), "UTC").unwrap();
     dir
 }

@@ -1,26 +1,11 @@
 //! Every workload on a tenant small enough to work out by hand.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::facts::builder::write_tenant;
 use crate::facts::builder::{ClientRow, FactsBuilder, OrderRow, micros};
-use crate::facts::write::{Table, write_parquet};
 use crate::facts::{Facts, OrderStatus};
-
-fn write_tenant(facts: &Facts, dir: &Path) {
-    let tables = [
-        (Table::Clients, &facts.clients),
-        (Table::Orders, &facts.orders),
-        (Table::OrderLines, &facts.order_lines),
-        (Table::Invoices, &facts.invoices),
-        (Table::Products, &facts.products),
-    ];
-    for (table, batch) in tables {
-        write_parquet(table, batch, &dir.join(format!("{}.parquet", table.name()))).unwrap();
-    }
-}
 
 /// 1: DE, vip; 2,000.00 in March 2025: at risk, and nested by country and tag.
 /// 2: wholesale with 11 orders (10 × 10.00 in June 2025, 30.00 on 2026-01-10): nested.
@@ -68,7 +53,7 @@ fn now() -> DateTime<Utc> {
 #[tokio::test]
 async fn every_workload_gives_the_hand_worked_result() {
     let dir = tempfile::tempdir().unwrap();
-    write_tenant(&tenant(), dir.path());
+    write_tenant(&tenant(), dir.path()).unwrap();
     let loaded = load(dir.path()).await.unwrap();
     let ctx = Workloads::prepare(&loaded.snapshot, &loaded.reports, now()).unwrap();
     let expected = [
@@ -107,7 +92,7 @@ fn hashes_are_lower_case_sha256_of_the_text() {
 #[tokio::test]
 async fn run_prints_load_then_one_line_per_workload() {
     let dir = tempfile::tempdir().unwrap();
-    write_tenant(&tenant(), dir.path());
+    write_tenant(&tenant(), dir.path()).unwrap();
     let lines = run(dir.path(), now(), 1).await.unwrap();
     let names: Vec<String> = lines
         .iter()

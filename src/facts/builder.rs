@@ -342,3 +342,23 @@ fn products_batch(rows: &[ProductRow]) -> Result<RecordBatch, ArrowError> {
     ];
     RecordBatch::try_new(schema::products_schema(), columns)
 }
+
+/// Writes every table of `facts` into `dir` as `<table>.parquet`, in the input contract's
+/// format: a tenant folder for tests, examples and benches.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn write_tenant(facts: &Facts, dir: &std::path::Path) -> Result<(), super::write::WriteError> {
+    use super::write::{Table, write_parquet};
+    let tables = [
+        (Table::Clients, &facts.clients),
+        (Table::Orders, &facts.orders),
+        (Table::OrderLines, &facts.order_lines),
+        (Table::Invoices, &facts.invoices),
+        (Table::Products, &facts.products),
+    ];
+    for (table, batch) in tables {
+        write_parquet(table, batch, &dir.join(format!("{}.parquet", table.name())))?;
+    }
+    Ok(())
+}

@@ -488,8 +488,9 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::catalog::members;
+    use crate::facts::builder::write_tenant;
     use crate::facts::builder::{ClientRow, FactsBuilder};
-    use crate::facts::write::{Table, write_parquet, write_tenant_settings};
+    use crate::facts::write::write_tenant_settings;
     use crate::mailchimp::Trigger;
     use crate::mailchimp::fake::FakeMailchimp;
     use crate::service::{NewSegment, ServiceOptions};
@@ -512,17 +513,7 @@ pub(crate) mod tests {
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let tables = [
-            (Table::Clients, &facts.clients),
-            (Table::Orders, &facts.orders),
-            (Table::OrderLines, &facts.order_lines),
-            (Table::Invoices, &facts.invoices),
-            (Table::Products, &facts.products),
-        ];
-        for (table, batch) in tables {
-            let path = dir.path().join(format!("{}.parquet", table.name()));
-            write_parquet(table, batch, &path).unwrap();
-        }
+        write_tenant(&facts, dir.path()).unwrap();
         write_tenant_settings(dir.path(), "UTC").unwrap();
         let service = Service::open(ServiceOptions::new(dir.path())).await;
         (dir, service.unwrap())

@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::facts::builder::{ClientRow, FactsBuilder, OrderRow, micros};
-use crate::facts::write::{Table, write_parquet};
 
 /// A client with a country (or none) and an e-mail `c<id>@example.com`.
 fn client(id: i64, country: Option<&str>) -> ClientRow {
@@ -36,17 +35,7 @@ fn four_clients() -> FactsBuilder {
 /// Writes every table of `facts` as `<table>.parquet` into `dir`.
 fn write_tenant(dir: &Path, facts: &FactsBuilder) {
     let facts = facts.build().expect("test facts");
-    let tables = [
-        (Table::Clients, &facts.clients),
-        (Table::Orders, &facts.orders),
-        (Table::OrderLines, &facts.order_lines),
-        (Table::Invoices, &facts.invoices),
-        (Table::Products, &facts.products),
-    ];
-    for (table, batch) in tables {
-        let path = dir.join(format!("{}.parquet", table.name()));
-        write_parquet(table, batch, &path).expect("tenant written");
-    }
+    crate::facts::builder::write_tenant(&facts, dir).expect("tenant written");
 }
 
 /// A tenant folder with `facts` and a service opened on it.
