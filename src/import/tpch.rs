@@ -68,10 +68,14 @@ pub struct TpchSummary {
     pub elapsed: Duration,
 }
 
+/// The smallest scale accepted: below it the generators have tables of zero rows to
+/// divide by (tpchgen panics).
+pub const SCALE_MIN: f64 = 0.0001;
+
 /// Why the import failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TpchError {
-    #[error("--scale {0} must be a positive number")]
+    #[error("--scale {0} must be a number of at least {SCALE_MIN}")]
     BadScale(f64),
     #[error(transparent)]
     Write(#[from] WriteError),
@@ -86,7 +90,7 @@ pub enum TpchError {
 /// A bad scale, an `out` holding tenant data (unless `replace`), or a failed write.
 pub fn import_tpch(out: &Path, options: &TpchOptions) -> Result<TpchSummary, TpchError> {
     let started = Instant::now();
-    if !(options.scale.is_finite() && options.scale > 0.0) {
+    if !(options.scale.is_finite() && options.scale >= SCALE_MIN) {
         return Err(TpchError::BadScale(options.scale));
     }
     let _span = tracing::info_span!("import_tpch", scale = options.scale).entered();
@@ -380,6 +384,20 @@ mod tests {
         let first_order = micros(NaiveDate::from_ymd_opt(1992, 1, 1).unwrap());
         assert!((1..5_000).all(|k| created_at_micros(k) < first_order));
         assert_eq!(created_at_micros(7), created_at_micros(7));
+    }
+
+    #[test]
+    fn scales_too_small_to_generate_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for scale in [0.0, -1.0, 0.00001, f64::NAN] {
+            let error = import_tpch(dir.path(), &TpchOptions::new(scale)).unwrap_err();
+            assert!(matches!(error, TpchError::BadScale(_)), "{scale}: {error}");
+        }
+        let error = import_tpch(dir.path(), &TpchOptions::new(0.00001)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--scale 0.00001 must be a number of at least 0.0001"
+        );
     }
 
     #[test]
