@@ -21,6 +21,7 @@ mod members;
 pub mod metrics;
 pub mod openapi;
 mod preview;
+mod pricing;
 mod reports;
 mod segments;
 
@@ -109,6 +110,7 @@ fn resources() -> Router<AppState> {
         .merge(facts::routes())
         .merge(reports::routes())
         .merge(mailchimp::routes())
+        .merge(pricing::routes())
         .merge(operations())
 }
 
