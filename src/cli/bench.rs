@@ -29,9 +29,6 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(error) => {
-            let _ = writeln!(std::io::stderr(), "error: {error}");
-            ExitCode::from(2)
-        }
+        Err(error) => super::fail(&error),
     }
 }

@@ -53,10 +53,7 @@ struct Output<'a> {
 pub async fn run(args: EvalArgs) -> ExitCode {
     match eval(&args).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            let _ = writeln!(std::io::stderr(), "error: {message}");
-            ExitCode::from(2)
-        }
+        Err(message) => super::fail(&message),
     }
 }
 

@@ -47,10 +47,7 @@ pub fn run(args: GenArgs) -> ExitCode {
     bar.finish_and_clear();
     match result {
         Ok(summary) => report(&summary, &args, now),
-        Err(error) => {
-            tracing::error!("gen failed: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => super::fail(&error),
     }
 }
 

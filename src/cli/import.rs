@@ -84,10 +84,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
             let _ = write!(std::io::stdout().lock(), "{text}");
             ExitCode::SUCCESS
         }
-        Err(message) => {
-            tracing::error!("import failed: {message}");
-            ExitCode::FAILURE
-        }
+        Err(message) => super::fail(&message),
     }
 }
 

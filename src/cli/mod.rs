@@ -20,6 +20,14 @@ pub fn init_tracing(default_level: &str) {
         .init();
 }
 
+/// Prints a command's error on stderr and gives the exit code of bad input or data, 2, which
+/// every command uses alike.
+pub fn fail(error: &dyn std::fmt::Display) -> std::process::ExitCode {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "error: {error}");
+    std::process::ExitCode::from(2)
+}
+
 /// Reads an instant given as RFC 3339 (`2026-12-01T08:00:00Z`) or as a bare date
 /// (`2026-12-01`, midnight UTC), for `--as-of` and `--now`.
 ///
