@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use super::store::{self, NewUpdate, PriceUpdate};
+use super::store::{self, NewUpdate, OverrideStamp, PriceUpdate};
 use super::{PriceSource, PricingContext, PricingError, Product, ProductRef, Result, Tier};
 use crate::money::{Cents, div_round_half_away};
 
@@ -380,7 +380,12 @@ pub fn apply(
     };
     let update = store::in_savepoint(conn, "pricing_bulk_apply", || {
         let update_id = store::record_update(conn, &new_update)?;
-        store::write_overrides(conn, update_id, now, spec.ends_at, plan.rows())?;
+        let stamp = OverrideStamp {
+            update_id,
+            created_at: now,
+            expires_at: spec.ends_at,
+        };
+        store::write_overrides(conn, stamp, plan.rows(), store::ROWS_PER_INSERT)?;
         store::get_update(conn, update_id)
     })?;
     tracing::info!(

@@ -940,3 +940,30 @@ async fn what_if_refuses_unknown_segments() {
         .unwrap_err();
     assert_eq!(error.to_string(), "no segment with id 77");
 }
+
+#[tokio::test]
+async fn overrides_are_written_in_full_batches_and_a_tail() {
+    let f = Fixture::new().await;
+    let stamp = store::OverrideStamp {
+        update_id: 7,
+        created_at: now(),
+        expires_at: None,
+    };
+    // 10 rows, 4 to a statement: two full batches and a tail of 2.
+    let rows = (1..=5).flat_map(|client| {
+        [
+            (client, 101, Cents(client * 100)),
+            (client, 102, Cents(client)),
+        ]
+    });
+    let written = store::write_overrides(&f.conn, stamp, rows.map(Ok), 4).unwrap();
+    assert_eq!(written, 10);
+    for client in 1..=5 {
+        let own = store::client_overrides(&f.conn, client, now()).unwrap();
+        let prices: Vec<_> = [101, 102]
+            .iter()
+            .map(|p| (own[p].price.0, own[p].update_id))
+            .collect();
+        assert_eq!(prices, [(client * 100, 7), (client, 7)], "client {client}");
+    }
+}
