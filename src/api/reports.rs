@@ -5,7 +5,7 @@
 //! either, it counts every sale, guest sales included. Dates are the tenant's local dates.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -276,11 +276,13 @@ static WIDGETS_VERSION: AtomicU64 = AtomicU64::new(0);
 
 /// The last dashboard answered, as JSON. Its values depend only on the published state
 /// (facts and memberships, swapped as a whole on every reload, refresh or segment delete),
-/// the widgets and today's date; while those are the same it is answered again as is, and
-/// concurrent requests after a change wait for one computation instead of each computing.
+/// the widgets and today's date; while those are the same it is answered again as is.
 // TODO: keep this in the service beside its published state (see `VIEWS`).
-static DASHBOARD: LazyLock<tokio::sync::Mutex<Option<Answered>>> =
-    LazyLock::new(|| tokio::sync::Mutex::new(None));
+static DASHBOARD: RwLock<Option<Arc<Answered>>> = RwLock::new(None);
+
+/// Taken to compute a dashboard, so requests arriving after a change wait for one
+/// computation instead of each computing.
+static COMPUTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Answered {
     tenant: Arc<TenantState>,
@@ -300,20 +302,29 @@ async fn dashboard(
     let tenant = state.service.state();
     let now = query.now.unwrap_or_else(Utc::now);
     let today = crate::time::today(now, tenant.snapshot.tz);
-    let mut last = DASHBOARD.lock().await;
-    let fresh = last.as_ref().filter(|a| {
-        Arc::ptr_eq(&a.tenant, &tenant) && a.widgets_version == widgets_version && a.today == today
-    });
-    if let Some(answered) = fresh {
-        return Ok(json_response(answered.json.clone()));
+    let cached = || {
+        let last = DASHBOARD.read().unwrap_or_else(PoisonError::into_inner);
+        let fresh = last.as_ref().filter(|a| {
+            let same_state = Arc::ptr_eq(&a.tenant, &tenant);
+            same_state && a.widgets_version == widgets_version && a.today == today
+        });
+        fresh.map(|a| a.json.clone())
+    };
+    if let Some(json) = cached() {
+        return Ok(json_response(json));
+    }
+    let _turn = COMPUTING.lock().await;
+    if let Some(json) = cached() {
+        return Ok(json_response(json));
     }
     let json = dashboard_json(&state, &tenant, now).await?;
-    *last = Some(Answered {
-        tenant,
+    let answered = Answered {
+        tenant: tenant.clone(),
         widgets_version,
         today,
         json: json.clone(),
-    });
+    };
+    *DASHBOARD.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(answered));
     Ok(json_response(json))
 }
 

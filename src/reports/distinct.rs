@@ -1,8 +1,9 @@
 //! `distinct_clients(client_pos)` and `client_set(client_pos)`: the different clients of
 //! a group of rows, kept as one roaring bitmap per group instead of a hash set of values.
 //!
-//! Positions are dense `u32`s, so a group's clients are a bitmap: inserting is a bit set,
-//! partial results merge with a bitmap OR. `distinct_clients` answers the count;
+//! Positions are dense `u32`s, so a group's clients are a [`ClientSet`] while rows stream
+//! in (inserting is a push or a bit set) and a roaring bitmap between partitions: partial
+//! results travel serialized and merge with a union. `distinct_clients` answers the count;
 //! `client_set` answers the serialized bitmap itself, so a caller can also unite groups
 //! (the clients of a whole report are the union of its periods) without a second scan.
 //! Null positions (guest sales) are not clients and are skipped.
@@ -19,6 +20,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::Expr;
 use roaring::RoaringBitmap;
+
+use super::client_set::ClientSet;
 
 /// The aggregate `distinct_clients(positions)`, an `Int64` count.
 pub fn distinct_clients(positions: Expr) -> Expr {
@@ -90,7 +93,7 @@ impl AggregateUDFImpl for DistinctClients {
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(OneGroup {
             output: self.output,
-            clients: RoaringBitmap::new(),
+            clients: ClientSet::default(),
         }))
     }
 
@@ -109,30 +112,34 @@ impl AggregateUDFImpl for DistinctClients {
     }
 
     fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
-        Ok(self.output.of(&RoaringBitmap::new()))
+        Ok(self.output.of(&ClientSet::default()))
     }
 }
 
 impl Output {
-    fn of(self, clients: &RoaringBitmap) -> ScalarValue {
+    fn of(self, clients: &ClientSet) -> ScalarValue {
         match self {
             Output::Count => ScalarValue::Int64(Some(clients.len() as i64)),
-            Output::Bitmap => ScalarValue::Binary(Some(serialize(clients))),
+            Output::Bitmap => ScalarValue::Binary(Some(serialize(&clients.to_bitmap()))),
         }
     }
 
-    fn of_each(self, groups: &[RoaringBitmap]) -> ArrayRef {
+    fn of_each(self, groups: &[ClientSet]) -> ArrayRef {
         match self {
             Output::Count => {
                 let counts = groups.iter().map(|c| c.len() as i64);
                 Arc::new(Int64Array::from_iter_values(counts))
             }
-            Output::Bitmap => {
-                let bytes: Vec<Vec<u8>> = groups.iter().map(serialize).collect();
-                Arc::new(BinaryArray::from_iter_values(bytes.iter()))
-            }
+            Output::Bitmap => states(groups),
         }
     }
+}
+
+/// Each group's clients as a serialized bitmap: the partial state and the `client_set`
+/// answer alike.
+fn states(groups: &[ClientSet]) -> ArrayRef {
+    let bytes: Vec<Vec<u8>> = groups.iter().map(|c| serialize(&c.to_bitmap())).collect();
+    Arc::new(BinaryArray::from_iter_values(bytes.iter()))
 }
 
 fn serialize(bitmap: &RoaringBitmap) -> Vec<u8> {
@@ -160,16 +167,16 @@ fn positions<'a>(
         .map(move |row| (row, array.value(row)))
 }
 
-/// Without grouping: one bitmap.
+/// Without grouping: one set.
 #[derive(Debug)]
 struct OneGroup {
     output: Output,
-    clients: RoaringBitmap,
+    clients: ClientSet,
 }
 
 impl Accumulator for OneGroup {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.clients.extend(positions(values, None).map(|(_, p)| p));
+        positions(values, None).for_each(|(_, p)| self.clients.insert(p));
         Ok(())
     }
 
@@ -178,26 +185,27 @@ impl Accumulator for OneGroup {
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>() + self.clients.serialized_size()
+        size_of::<Self>() + self.clients.size()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![ScalarValue::Binary(Some(serialize(&self.clients)))])
+        let bytes = serialize(&self.clients.to_bitmap());
+        Ok(vec![ScalarValue::Binary(Some(bytes))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         for bytes in states[0].as_binary::<i32>().iter().flatten() {
-            self.clients |= deserialize(bytes)?;
+            self.clients.union(&deserialize(bytes)?);
         }
         Ok(())
     }
 }
 
-/// One bitmap per group.
+/// One set per group.
 #[derive(Debug)]
 struct Groups {
     output: Output,
-    clients: Vec<RoaringBitmap>,
+    clients: Vec<ClientSet>,
 }
 
 impl GroupsAccumulator for Groups {
@@ -209,7 +217,7 @@ impl GroupsAccumulator for Groups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.clients
-            .resize_with(total_num_groups, RoaringBitmap::new);
+            .resize_with(total_num_groups, ClientSet::default);
         for (row, position) in positions(values, opt_filter) {
             self.clients[group_indices[row]].insert(position);
         }
@@ -223,9 +231,7 @@ impl GroupsAccumulator for Groups {
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let emitted = emit_to.take_needed(&mut self.clients);
-        let bytes: Vec<Vec<u8>> = emitted.iter().map(serialize).collect();
-        let states = BinaryArray::from_iter_values(bytes.iter());
-        Ok(vec![Arc::new(states)])
+        Ok(vec![states(&emitted)])
     }
 
     fn merge_batch(
@@ -235,11 +241,11 @@ impl GroupsAccumulator for Groups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.clients
-            .resize_with(total_num_groups, RoaringBitmap::new);
+            .resize_with(total_num_groups, ClientSet::default);
         let states = values[0].as_binary::<i32>();
         for (row, group) in group_indices.iter().enumerate() {
             if states.is_valid(row) {
-                self.clients[*group] |= deserialize(states.value(row))?;
+                self.clients[*group].union(&deserialize(states.value(row))?);
             }
         }
         Ok(())
@@ -258,8 +264,8 @@ impl GroupsAccumulator for Groups {
     }
 
     fn size(&self) -> usize {
-        let bitmaps: usize = self.clients.iter().map(|c| c.serialized_size()).sum();
-        size_of::<Self>() + bitmaps
+        let sets: usize = self.clients.iter().map(ClientSet::size).sum();
+        size_of::<Self>() + sets
     }
 }
 
@@ -327,7 +333,7 @@ mod tests {
     fn one_group_counts_across_batches_and_merges() {
         let one = || OneGroup {
             output: Output::Count,
-            clients: RoaringBitmap::new(),
+            clients: ClientSet::default(),
         };
         let mut first = one();
         first

@@ -66,6 +66,7 @@
 
 mod balances;
 mod calendar;
+mod client_set;
 mod csv;
 mod distinct;
 mod error;
