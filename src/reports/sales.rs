@@ -16,7 +16,7 @@ use super::calendar::{DateRange, Granularity, period_table, periods};
 use super::distinct::{client_set, distinct_clients, read_client_set};
 use super::error::{ReportError, Result};
 use super::filter::MemberMask;
-use super::label::label;
+use super::label::{LabelTable, NO_LABEL, label};
 use super::views::{ReportFacts, collect, column};
 use crate::money::{Cents, div_round_half_away};
 
@@ -166,32 +166,51 @@ pub(super) async fn totals(
     Ok(batch.map_or_else(SalesFigures::default, |b| read_figures(&b, 0, 0)))
 }
 
-/// Revenue and completed orders of the whole range: [`totals`] without distinct clients,
-/// which widgets never show. Unfiltered, it is two lookups in the daily running totals;
-/// for a segment, a scan of the range with the member filter.
+/// Revenue and completed orders of each of `ranges` (which do not overlap): [`totals`]
+/// without distinct clients, which widgets never show. Unfiltered, two lookups per range in
+/// the daily running totals; for a segment, one scan of the ranges' slices with the member
+/// filter, grouped by range.
 ///
 /// # Errors
 /// Only an internal fault running the query.
-pub(super) async fn revenue_and_orders(
+pub(super) async fn revenue_and_orders<const N: usize>(
     facts: &ReportFacts,
-    range: DateRange,
+    ranges: [DateRange; N],
     mask: Option<&Arc<MemberMask>>,
-) -> Result<(Cents, u64)> {
+) -> Result<[(Cents, u64); N]> {
     if mask.is_none()
         && let Some(daily) = &facts.daily
     {
-        return Ok(daily.between(range));
+        return Ok(ranges.map(|range| daily.between(range)));
     }
-    let mut aggregates = figures();
-    aggregates.truncate(2);
-    let batch = whole_range(facts, range, mask, aggregates).await?;
-    Ok(batch.map_or((Cents::ZERO, 0), |b| {
-        let revenue = int64_or_zero(b.column(0).as_primitive(), 0);
-        (
-            Cents(revenue),
-            int64_or_zero(b.column(1).as_primitive(), 0) as u64,
-        )
-    }))
+    let range_of_day = Arc::new(range_table(&ranges));
+    let aggregates = figures().into_iter().take(2).collect();
+    let frame = facts
+        .scan_ranges(&facts.orders, &ranges, mask)?
+        .aggregate(vec![label("range", range_of_day, column::DAY)], aggregates)?;
+    let mut sums = [(Cents::ZERO, 0); N];
+    for (batch, row) in each_row(&collect(frame).await?) {
+        let number = batch.column(0).as_primitive::<UInt32Type>().value(row) as usize;
+        let revenue = int64_or_zero(batch.column(1).as_primitive(), row);
+        let orders = int64_or_zero(batch.column(2).as_primitive(), row) as u64;
+        sums[number] = (Cents(revenue), orders);
+    }
+    Ok(sums)
+}
+
+/// Day to the number of the range holding it, over the span of `ranges`.
+fn range_table(ranges: &[DateRange]) -> LabelTable {
+    let first = ranges.iter().map(|r| r.date32().0).min().unwrap_or(0);
+    let last = ranges.iter().map(|r| r.date32().1).max().unwrap_or(-1);
+    let mut labels = vec![NO_LABEL; (i64::from(last) - i64::from(first) + 1).max(0) as usize];
+    for (number, range) in ranges.iter().enumerate() {
+        let (from, to) = range.date32();
+        labels[(from - first) as usize..=(to - first) as usize].fill(number as u32);
+    }
+    LabelTable {
+        first_key: i64::from(first),
+        labels,
+    }
 }
 
 /// The one row of `aggregates` over the orders of `range`.

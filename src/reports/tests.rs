@@ -722,12 +722,50 @@ async fn daily_running_totals_equal_a_scan() {
     ];
     for (from, to) in ranges {
         let days = range(from, to);
-        let fast = sales::revenue_and_orders(&facts, days, None).await.unwrap();
+        let [fast] = sales::revenue_and_orders(&facts, [days], None)
+            .await
+            .unwrap();
         let scanned = sales::totals(&facts, days, None).await.unwrap();
         assert_eq!(fast, (scanned.revenue, scanned.orders), "{from}..{to}");
     }
-    let year = sales::revenue_and_orders(&facts, range("2024-01-01", "2024-12-31"), None);
-    assert_eq!(year.await.unwrap(), (Cents(35_056), 9));
+    let year = sales::revenue_and_orders(&facts, [range("2024-01-01", "2024-12-31")], None);
+    assert_eq!(year.await.unwrap(), [(Cents(35_056), 9)]);
+}
+
+#[tokio::test]
+async fn two_ranges_in_one_scan_equal_two_scans() {
+    let facts = report_facts(shop(), "Europe/Berlin").await;
+    let members = filter_of(&facts, &[1, 2], &[]);
+    let mask = facts.mask(members.as_ref());
+    // Disjoint with a gap holding orders (o3, o4 in mid-March), and back to back.
+    let pairs = [
+        (
+            range("2024-03-25", "2024-04-01"),
+            range("2024-02-01", "2024-03-01"),
+        ),
+        (
+            range("2024-03-16", "2024-04-14"),
+            range("2024-02-15", "2024-03-15"),
+        ),
+    ];
+    for (current, previous) in pairs {
+        let both = sales::revenue_and_orders(&facts, [current, previous], mask.as_ref());
+        let mut separately = Vec::new();
+        for days in [current, previous] {
+            let figures = sales::totals(&facts, days, mask.as_ref()).await.unwrap();
+            separately.push((figures.revenue, figures.orders));
+        }
+        assert_eq!(
+            both.await.unwrap().to_vec(),
+            separately,
+            "{current:?} {previous:?}"
+        );
+    }
+    // Mar 25..Apr 1: o11 10.01 + o7 70.00; Feb 1..Mar 1: o1 100.00 + o2 50.00.
+    let [now, before] = sales::revenue_and_orders(&facts, [pairs[0].0, pairs[0].1], mask.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((now, before), ((Cents(8_001), 2), (Cents(15_000), 2)));
 }
 
 #[tokio::test]

@@ -122,7 +122,19 @@ impl ReportFacts {
         range: DateRange,
         mask: Option<&Arc<MemberMask>>,
     ) -> Result<DataFrame> {
-        let provider = table.provider(range, self.ctx.state().config().target_partitions())?;
+        self.scan_ranges(table, &[range], mask)
+    }
+
+    /// The rows of `table` in any of `ranges` (which do not overlap), restricted to
+    /// `mask`'s clients when given.
+    pub(super) fn scan_ranges(
+        &self,
+        table: &DayTable,
+        ranges: &[DateRange],
+        mask: Option<&Arc<MemberMask>>,
+    ) -> Result<DataFrame> {
+        let partitions = self.ctx.state().config().target_partitions();
+        let provider = table.provider(ranges, partitions)?;
         let frame = self.ctx.read_table(provider)?;
         Ok(match mask {
             Some(mask) => frame.filter(in_members(mask.clone()))?,
@@ -203,28 +215,24 @@ impl DayTable {
         self.batch.slice(start, end - start)
     }
 
-    /// The slice of `range` as a table of up to `partitions` partitions.
-    fn provider(&self, range: DateRange, partitions: usize) -> Result<Arc<MemTable>> {
-        let slice = self.slice(range);
-        let per_part = slice.num_rows().div_ceil(partitions.max(1)).max(BATCH_ROWS);
-        let mut parts = Vec::new();
-        let mut offset = 0;
-        while offset < slice.num_rows() {
-            let len = per_part.min(slice.num_rows() - offset);
-            parts.push(batches(&slice.slice(offset, len)));
-            offset += len;
+    /// The slices of `ranges` as one table, its batches dealt over up to `partitions`
+    /// partitions.
+    fn provider(&self, ranges: &[DateRange], partitions: usize) -> Result<Arc<MemTable>> {
+        let slices = ranges.iter().map(|range| self.slice(*range));
+        let all: Vec<RecordBatch> = slices.flat_map(|slice| batches(&slice)).collect();
+        let mut parts = vec![Vec::new(); partitions.clamp(1, all.len().max(1))];
+        let count = parts.len();
+        for (i, batch) in all.into_iter().enumerate() {
+            parts[i % count].push(batch);
         }
-        if parts.is_empty() {
-            parts.push(Vec::new());
-        }
-        Ok(Arc::new(MemTable::try_new(slice.schema(), parts)?))
+        Ok(Arc::new(MemTable::try_new(self.batch.schema(), parts)?))
     }
 }
 
-fn batches(part: &RecordBatch) -> Vec<RecordBatch> {
-    (0..part.num_rows())
+fn batches(slice: &RecordBatch) -> Vec<RecordBatch> {
+    (0..slice.num_rows())
         .step_by(BATCH_ROWS)
-        .map(|offset| part.slice(offset, BATCH_ROWS.min(part.num_rows() - offset)))
+        .map(|offset| slice.slice(offset, BATCH_ROWS.min(slice.num_rows() - offset)))
         .collect()
 }
 

@@ -178,10 +178,7 @@ async fn widget_value(
         Err(error) => return Err(error),
     };
     let mask = facts.mask(members.as_ref());
-    let (now, before) = tokio::try_join!(
-        revenue_and_orders(facts, current, mask.as_ref()),
-        revenue_and_orders(facts, previous, mask.as_ref())
-    )?;
+    let [now, before] = revenue_and_orders(facts, [current, previous], mask.as_ref()).await?;
     Ok(WidgetValue {
         widget: widget.clone(),
         from: current.from(),
