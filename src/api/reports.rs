@@ -31,8 +31,10 @@ use crate::service::{Service, ServiceError, TenantState};
 const TOP_DEFAULT: usize = 10;
 
 /// The report views of the published snapshot, rebuilt after a reload.
-// TODO: keep the cache in the service beside its published state, so an old snapshot is
-// released at the reload rather than at the next report request.
+// TODO: keep the cache in the service beside its published state and build the views when
+// a snapshot is published: an old snapshot would be released at the reload rather than at
+// the next report request, and the first report after a reload would not wait for the
+// build (about 3 s at 20M orders).
 static VIEWS: LazyLock<ReportCache> = LazyLock::new(ReportCache::default);
 
 pub fn routes() -> Router<AppState> {

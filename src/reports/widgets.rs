@@ -13,13 +13,16 @@
 //! Values are computed on every call from the snapshot's views and the memberships the
 //! caller reads at that moment, so they follow new facts and refreshed segments.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::DateRange;
 use super::error::{ReportError, Result};
-use super::filter::{SegmentFilter, resolve};
+use super::filter::{MemberMask, SegmentFilter, resolve};
 use super::sales::revenue_and_orders;
 use super::views::ReportFacts;
 use crate::eval::SegmentLookup;
@@ -147,17 +150,47 @@ pub async fn widget_values(
     now: DateTime<Utc>,
 ) -> Result<Vec<WidgetValue>> {
     let today = today(now, facts.snapshot.tz);
-    try_join_all(
-        widgets
-            .iter()
-            .map(|w| widget_value(facts, segments, w, today)),
-    )
-    .await
+    let scopes = scopes(facts, segments, widgets)?;
+    let values = widgets
+        .iter()
+        .map(|w| widget_value(facts, &scopes, w, today));
+    try_join_all(values).await
+}
+
+/// Whose sales a widget counts: everyone (`None`), a segment's member mask, or nobody
+/// because the segment no longer exists.
+type Scope = std::result::Result<Option<Arc<MemberMask>>, String>;
+
+/// The scope of every segment the widgets name, each read and masked once.
+fn scopes(
+    facts: &ReportFacts,
+    segments: &(dyn SegmentLookup + Sync),
+    widgets: &[Widget],
+) -> Result<HashMap<Option<i64>, Scope>> {
+    let mut scopes = HashMap::new();
+    for segment_id in widgets.iter().map(|w| w.segment_id) {
+        if scopes.contains_key(&segment_id) {
+            continue;
+        }
+        let filter = SegmentFilter {
+            include: segment_id.into_iter().collect(),
+            exclude: Vec::new(),
+        };
+        let scope = match resolve(&filter, &facts.snapshot.universe, |id| segments.members(id)) {
+            Ok(members) => Ok(facts.mask(members.as_ref())),
+            Err(ReportError::UnknownSegment { id, .. }) => {
+                Err(format!("segment {id} does not exist"))
+            }
+            Err(error) => return Err(error),
+        };
+        scopes.insert(segment_id, scope);
+    }
+    Ok(scopes)
 }
 
 async fn widget_value(
     facts: &ReportFacts,
-    segments: &(dyn SegmentLookup + Sync),
+    scopes: &HashMap<Option<i64>, Scope>,
     widget: &Widget,
     today: NaiveDate,
 ) -> Result<WidgetValue> {
@@ -165,20 +198,11 @@ async fn widget_value(
         Ok(ranges) => ranges,
         Err(error) => return Ok(unavailable(widget, today, error.to_string())),
     };
-    let filter = SegmentFilter {
-        include: widget.segment_id.into_iter().collect(),
-        exclude: Vec::new(),
+    let mask = match &scopes[&widget.segment_id] {
+        Ok(mask) => mask.as_ref(),
+        Err(why) => return Ok(unavailable(widget, today, why.clone())),
     };
-    let members = match resolve(&filter, &facts.snapshot.universe, |id| segments.members(id)) {
-        Ok(members) => members,
-        Err(ReportError::UnknownSegment { id, .. }) => {
-            let why = format!("segment {id} does not exist");
-            return Ok(unavailable(widget, today, why));
-        }
-        Err(error) => return Err(error),
-    };
-    let mask = facts.mask(members.as_ref());
-    let [now, before] = revenue_and_orders(facts, [current, previous], mask.as_ref()).await?;
+    let [now, before] = revenue_and_orders(facts, [current, previous], mask).await?;
     Ok(WidgetValue {
         widget: widget.clone(),
         from: current.from(),
