@@ -33,7 +33,7 @@ use roaring::RoaringBitmap;
 use segments::api::{ApiConfig, AppState, Metrics, router};
 use segments::facts::builder::FactsBuilder;
 use segments::facts::schema::{clients_schema, orders_schema};
-use segments::facts::write::{Table, write_parquet, write_tenant_settings};
+use segments::facts::write::write_tenant_settings;
 use segments::facts::{Facts, LoadReport};
 use segments::reports::{
     DateRange, Granularity, MemberMask, Metric, ReportFacts, SegmentFilter, Widget, WidgetPeriod,
@@ -163,17 +163,7 @@ async fn tenant(dir: &Path) -> (ReportFacts, HashMap<i64, Arc<RoaringBitmap>>) {
 }
 
 fn write_tenant(facts: &Facts, dir: &Path) {
-    let tables = [
-        (Table::Clients, &facts.clients),
-        (Table::Orders, &facts.orders),
-        (Table::OrderLines, &facts.order_lines),
-        (Table::Invoices, &facts.invoices),
-        (Table::Products, &facts.products),
-    ];
-    for (table, batch) in tables {
-        let path = dir.join(format!("{}.parquet", table.name()));
-        write_parquet(table, batch, &path).unwrap();
-    }
+    segments::facts::builder::write_tenant(facts, dir).unwrap();
     write_tenant_settings(dir, ZONE).unwrap();
 }
 

@@ -5,7 +5,7 @@
 //! configured). No answer ever carries the key: configurations and reports do not hold it.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
@@ -133,12 +133,10 @@ async fn create(
     Json(spec): Json<SyncSpec>,
 ) -> Result<Response, Refused> {
     let config = runtime(&state)?.create_sync(spec).await?;
-    let location = format!("/v1/mailchimp/syncs/{}", config.id);
-    let mut response = (StatusCode::CREATED, JsonOut(config)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(super::created(
+        &format!("/v1/mailchimp/syncs/{}", config.id),
+        config,
+    ))
 }
 
 /// `GET /v1/mailchimp/syncs/{id}`.

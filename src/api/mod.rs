@@ -190,3 +190,12 @@ where
     let result = joined.map_err(|e| ApiError::Internal(format!("service call failed: {e}")))?;
     Ok(result?)
 }
+
+/// A 201 answer with `body` and a `Location` header pointing at the new resource.
+pub(crate) fn created(location: &str, body: impl serde::Serialize) -> axum::response::Response {
+    let mut response = (axum::http::StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}

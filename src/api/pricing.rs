@@ -7,7 +7,6 @@
 //! goes in and out as decimal strings.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
@@ -322,12 +321,7 @@ async fn price_update(
     Ok(match answer {
         UpdateAnswer::DryRun(_) => JsonOut(answer).into_response(),
         UpdateAnswer::Applied(ref update) => {
-            let location = format!("/v1/price-updates/{}", update.update_id);
-            let mut response = (StatusCode::CREATED, JsonOut(&answer)).into_response();
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                response.headers_mut().insert(header::LOCATION, value);
-            }
-            response
+            super::created(&format!("/v1/price-updates/{}", update.update_id), &answer)
         }
     })
 }
@@ -390,9 +384,11 @@ mod tests {
 
     use super::*;
     use crate::api::{ApiConfig, Metrics, router};
+    use crate::facts::builder::write_tenant;
     use crate::facts::builder::{ClientRow, FactsBuilder, ProductRow};
-    use crate::facts::write::{Table, write_parquet, write_tenant_settings};
+    use crate::facts::write::write_tenant_settings;
     use crate::service::ServiceOptions;
+    use axum::http::{StatusCode, header};
 
     fn tenant() -> TempDir {
         let facts = FactsBuilder::new()
@@ -419,17 +415,7 @@ mod tests {
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let tables = [
-            (Table::Clients, &facts.clients),
-            (Table::Orders, &facts.orders),
-            (Table::OrderLines, &facts.order_lines),
-            (Table::Invoices, &facts.invoices),
-            (Table::Products, &facts.products),
-        ];
-        for (table, batch) in tables {
-            let path = dir.path().join(format!("{}.parquet", table.name()));
-            write_parquet(table, batch, &path).unwrap();
-        }
+        write_tenant(&facts, dir.path()).unwrap();
         write_tenant_settings(dir.path(), "UTC").unwrap();
         dir
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json as JsonOut, Router};
@@ -381,12 +381,10 @@ async fn create_widget(
     })
     .await?;
     WIDGETS_VERSION.fetch_add(1, Ordering::SeqCst);
-    let location = format!("/v1/dashboard/widgets/{}", widget.id);
-    let mut response = (StatusCode::CREATED, JsonOut(widget)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(super::created(
+        &format!("/v1/dashboard/widgets/{}", widget.id),
+        widget,
+    ))
 }
 
 /// `DELETE /v1/dashboard/widgets/{id}`: 204.
@@ -443,10 +441,11 @@ mod tests {
 
     use super::*;
     use crate::api::{ApiConfig, Metrics, router};
+    use crate::facts::builder::write_tenant;
     use crate::facts::builder::{
         ClientRow, FactsBuilder, InvoiceRow, OrderRow, ProductRow, micros,
     };
-    use crate::facts::write::{Table, write_parquet, write_tenant_settings};
+    use crate::facts::write::write_tenant_settings;
     use crate::service::ServiceOptions;
 
     fn tenant() -> TempDir {
@@ -487,17 +486,7 @@ mod tests {
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let tables = [
-            (Table::Clients, &facts.clients),
-            (Table::Orders, &facts.orders),
-            (Table::OrderLines, &facts.order_lines),
-            (Table::Invoices, &facts.invoices),
-            (Table::Products, &facts.products),
-        ];
-        for (table, batch) in tables {
-            let path = dir.path().join(format!("{}.parquet", table.name()));
-            write_parquet(table, batch, &path).unwrap();
-        }
+        write_tenant(&facts, dir.path()).unwrap();
         write_tenant_settings(dir.path(), "Europe/Berlin").unwrap();
         dir
     }

@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 
@@ -32,12 +32,7 @@ async fn create(
     Json(new): Json<NewSegment>,
 ) -> Result<Response, ApiError> {
     let view = state.service.create_segment(new).await?;
-    let location = format!("/v1/segments/{}", view.id);
-    let mut response = (StatusCode::CREATED, JsonOut(view)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(super::created(&format!("/v1/segments/{}", view.id), view))
 }
 
 /// `GET /v1/segments/{id}`.
