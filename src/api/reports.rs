@@ -4,10 +4,8 @@
 //! Every report takes `segments=1,2` (clients in any of them) and `exclude=3`; without
 //! either, it counts every sale, guest sales included. Dates are the tenant's local dates.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, PoisonError, RwLock};
+use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,27 +13,18 @@ use axum::routing::get;
 use axum::{Json as JsonOut, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use roaring::RoaringBitmap;
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState, blocking};
-use crate::reports::store::{self, NewWidget, StoreError};
+use crate::reports::store::NewWidget;
 use crate::reports::{
-    self, DateRange, Granularity, ProductRanking, ReportCache, ReportError, ReportFacts,
-    SegmentFilter, ToCsv, Widget, WidgetValue,
+    self, DateRange, Granularity, ProductRanking, ReportError, ReportFacts, SegmentFilter, ToCsv,
+    Widget,
 };
-use crate::service::{Service, ServiceError, TenantState};
 
 /// Rows a ranking report returns when `top` is not given.
 const TOP_DEFAULT: usize = 10;
-
-/// The report views of the published snapshot, rebuilt after a reload.
-// TODO: keep the cache in the service beside its published state and build the views when
-// a snapshot is published: an old snapshot would be released at the reload rather than at
-// the next report request, and the first report after a reload would not wait for the
-// build (about 3 s at 20M orders).
-static VIEWS: LazyLock<ReportCache> = LazyLock::new(ReportCache::default);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -93,18 +82,10 @@ async fn scope(
         exclude: segment_ids("exclude", exclude)?,
     };
     let tenant = state.service.state();
-    let facts = views(&tenant).await?;
+    let facts = Arc::clone(&tenant.reports);
     let lookup = |id| tenant.membership(id).map(|m| &m.members);
     let members = reports::resolve(&filter, &tenant.snapshot.universe, lookup).map_err(refused)?;
     Ok(Scope { facts, members })
-}
-
-/// The report views of `tenant`'s snapshot, built off the runtime after a reload.
-async fn views(tenant: &TenantState) -> Result<Arc<ReportFacts>, ApiError> {
-    let snapshot = tenant.snapshot.clone();
-    let built = tokio::task::spawn_blocking(move || VIEWS.get(&snapshot)).await;
-    let facts = built.map_err(|e| ApiError::Internal(format!("report views: {e}")))?;
-    facts.map_err(refused)
 }
 
 /// `1,2` as segment ids; empty or absent is none.
@@ -268,90 +249,20 @@ struct DashboardQuery {
     now: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
-struct Dashboard {
-    widgets: Vec<WidgetValue>,
-}
-
-/// Bumped after every widget change made here, before the change is answered.
-static WIDGETS_VERSION: AtomicU64 = AtomicU64::new(0);
-
-/// The last dashboard answered, as JSON. Its values depend only on the published state
-/// (facts and memberships, swapped as a whole on every reload, refresh or segment delete),
-/// the widgets and today's date; while those are the same it is answered again as is.
-// TODO: keep this in the service beside its published state (see `VIEWS`).
-static DASHBOARD: RwLock<Option<Arc<Answered>>> = RwLock::new(None);
-
-/// Taken to compute a dashboard, so requests arriving after a change wait for one
-/// computation instead of each computing.
-static COMPUTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-struct Answered {
-    tenant: Arc<TenantState>,
-    widgets_version: u64,
-    today: NaiveDate,
-    json: Bytes,
-}
-
 /// `GET /v1/dashboard`: every widget's value now and in the period before.
 async fn dashboard(
     State(state): State<AppState>,
     Query(query): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
-    // The version is read before the widgets, so a change racing this request is seen by
-    // the next one.
-    let widgets_version = WIDGETS_VERSION.load(Ordering::SeqCst);
-    let tenant = state.service.state();
     let now = query.now.unwrap_or_else(Utc::now);
-    let today = crate::time::today(now, tenant.snapshot.tz);
-    let cached = || {
-        let last = DASHBOARD.read().unwrap_or_else(PoisonError::into_inner);
-        let fresh = last.as_ref().filter(|a| {
-            let same_state = Arc::ptr_eq(&a.tenant, &tenant);
-            same_state && a.widgets_version == widgets_version && a.today == today
-        });
-        fresh.map(|a| a.json.clone())
-    };
-    if let Some(json) = cached() {
-        return Ok(json_response(json));
-    }
-    let _turn = COMPUTING.lock().await;
-    if let Some(json) = cached() {
-        return Ok(json_response(json));
-    }
-    let json = dashboard_json(&state, &tenant, now).await?;
-    let answered = Answered {
-        tenant: tenant.clone(),
-        widgets_version,
-        today,
-        json: json.clone(),
-    };
-    *DASHBOARD.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(answered));
-    Ok(json_response(json))
-}
-
-async fn dashboard_json(
-    state: &AppState,
-    tenant: &TenantState,
-    now: DateTime<Utc>,
-) -> Result<Bytes, ApiError> {
-    let widgets = blocking(state, |service| stored(service, store::widgets)).await?;
-    let facts = views(tenant).await?;
-    let values = reports::widget_values(&facts, tenant, &widgets, now).await;
-    let dashboard = Dashboard {
-        widgets: values.map_err(refused)?,
-    };
-    let json = serde_json::to_vec(&dashboard).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Bytes::from(json))
-}
-
-fn json_response(json: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+    let answer = state.service.dashboard(now).await?;
+    let content_type = [(header::CONTENT_TYPE, "application/json")];
+    Ok((content_type, answer.json.clone()).into_response())
 }
 
 /// `GET /v1/dashboard/widgets`: every widget, in creation order.
 async fn list_widgets(State(state): State<AppState>) -> Result<JsonOut<Vec<Widget>>, ApiError> {
-    let widgets = blocking(&state, |service| stored(service, store::widgets)).await?;
+    let widgets = blocking(&state, |service| service.widgets()).await?;
     Ok(JsonOut(widgets))
 }
 
@@ -360,7 +271,7 @@ async fn read_widget(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<JsonOut<Widget>, ApiError> {
-    let widget = blocking(&state, move |s| stored(s, |c| store::widget(c, id))).await?;
+    let widget = blocking(&state, move |service| service.widget(id)).await?;
     Ok(JsonOut(widget))
 }
 
@@ -370,21 +281,9 @@ async fn create_widget(
     State(state): State<AppState>,
     Json(new): Json<NewWidget>,
 ) -> Result<Response, ApiError> {
-    let widget = blocking(&state, move |service| {
-        if let Some(segment_id) = new.segment_id {
-            service.segment(segment_id).map_err(|_| {
-                ServiceError::Invalid(format!("segment_id: segment {segment_id} does not exist"))
-            })?;
-        }
-        let insert = |conn: &Connection| store::insert_widget(conn, &new);
-        stored_tx(service, insert)
-    })
-    .await?;
-    WIDGETS_VERSION.fetch_add(1, Ordering::SeqCst);
-    Ok(super::created(
-        &format!("/v1/dashboard/widgets/{}", widget.id),
-        widget,
-    ))
+    let widget = blocking(&state, move |service| service.create_widget(&new)).await?;
+    let location = format!("/v1/dashboard/widgets/{}", widget.id);
+    Ok(super::created(&location, widget))
 }
 
 /// `DELETE /v1/dashboard/widgets/{id}`: 204.
@@ -392,36 +291,8 @@ async fn delete_widget(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let delete = move |conn: &Connection| store::delete_widget(conn, id);
-    blocking(&state, move |service| stored_tx(service, delete)).await?;
-    WIDGETS_VERSION.fetch_add(1, Ordering::SeqCst);
+    blocking(&state, move |service| service.delete_widget(id)).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Runs a widget store read on the catalog's reader.
-fn stored<T>(
-    service: &Service,
-    read: impl FnOnce(&Connection) -> store::Result<T>,
-) -> Result<T, ServiceError> {
-    let result = service.catalog().with_conn(|conn| Ok(read(conn)))?;
-    result.map_err(store_refused)
-}
-
-/// Runs a widget store write in one catalog transaction.
-fn stored_tx<T>(
-    service: &Service,
-    write: impl FnOnce(&Connection) -> store::Result<T>,
-) -> Result<T, ServiceError> {
-    let result = service.catalog().with_tx(|tx| Ok(write(tx)))?;
-    result.map_err(store_refused)
-}
-
-fn store_refused(error: StoreError) -> ServiceError {
-    match error {
-        StoreError::NotFound { id } => ServiceError::NotFound { what: "widget", id },
-        StoreError::Invalid { .. } => ServiceError::Invalid(error.to_string()),
-        other => ServiceError::Internal(other.to_string()),
-    }
 }
 
 #[cfg(test)]
@@ -446,7 +317,7 @@ mod tests {
         ClientRow, FactsBuilder, InvoiceRow, OrderRow, ProductRow, micros,
     };
     use crate::facts::write::write_tenant_settings;
-    use crate::service::ServiceOptions;
+    use crate::service::{Service, ServiceOptions};
 
     fn tenant() -> TempDir {
         let client = |id: i64, country: Option<&str>| ClientRow {

@@ -90,5 +90,5 @@ pub use sales::{
     RankedClient, RankedProduct, SalesFigures, SalesOverTime, TOP_MAX, sales_by_client,
     sales_by_country, sales_by_product, sales_over_time,
 };
-pub use views::{ReportCache, ReportFacts, column};
+pub use views::{ReportFacts, column};
 pub use widgets::{Amount, Metric, Widget, WidgetPeriod, WidgetValue, widget_values};

@@ -769,18 +769,6 @@ async fn two_ranges_in_one_scan_equal_two_scans() {
 }
 
 #[tokio::test]
-async fn the_cache_rebuilds_only_for_a_new_snapshot() {
-    let first = report_facts(shop(), "UTC").await.snapshot().clone();
-    let second = report_facts(shop(), "UTC").await.snapshot().clone();
-    let cache = ReportCache::default();
-    let a = cache.get(&first).unwrap();
-    assert!(Arc::ptr_eq(&a, &cache.get(&first).unwrap()));
-    let b = cache.get(&second).unwrap();
-    assert!(Arc::ptr_eq(b.snapshot(), &second));
-    assert!(!Arc::ptr_eq(&a, &b));
-}
-
-#[tokio::test]
 async fn csv_output_is_exact() {
     let facts = report_facts(shop(), "Europe/Berlin").await;
     let months = range("2024-02-01", "2024-04-30");

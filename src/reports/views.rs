@@ -3,7 +3,7 @@
 //! local day, and are sorted by day, so a date range is one contiguous slice.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::{
@@ -149,34 +149,6 @@ impl ReportFacts {
             Some(mask) => frame.filter(in_members(mask.clone()))?,
             None => frame,
         })
-    }
-}
-
-/// The report views of the latest snapshot, rebuilt on first use after a reload, so a
-/// service can hold one beside its published state without changing it.
-#[derive(Debug, Default)]
-pub struct ReportCache {
-    current: Mutex<Option<Arc<ReportFacts>>>,
-}
-
-impl ReportCache {
-    /// The views of `snapshot`, built now if the cached ones belong to another snapshot.
-    /// Building is CPU work of seconds at millions of orders: call it off the async
-    /// runtime. Concurrent callers wait for one build instead of each building.
-    ///
-    /// # Errors
-    /// As [`ReportFacts::build`].
-    pub fn get(&self, snapshot: &Arc<Snapshot>) -> Result<Arc<ReportFacts>> {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        let fresh = current
-            .as_ref()
-            .filter(|f| Arc::ptr_eq(&f.snapshot, snapshot));
-        if let Some(facts) = fresh {
-            return Ok(facts.clone());
-        }
-        let facts = Arc::new(ReportFacts::build(snapshot.clone())?);
-        *current = Some(facts.clone());
-        Ok(facts)
     }
 }
 

@@ -23,6 +23,7 @@
 mod append;
 mod client;
 mod compute;
+mod dashboard;
 mod error;
 mod graph;
 mod history;
@@ -61,6 +62,7 @@ pub use append::{AppendReport, AppendTable};
 pub use client::{
     ClientMetricsView, ClientProfile, ClientSegment, ClientView, CustomFieldValue, NodeCheck,
 };
+pub use dashboard::{Dashboard, DashboardAnswer};
 pub use error::{Result, ServiceError};
 pub use metrics::{MetricsReport, ServiceMetrics};
 pub use state::{Membership, TenantState};
@@ -118,6 +120,7 @@ pub struct Service {
     appended: Notify,
     shutdown: watch::Sender<bool>,
     metrics: ServiceMetrics,
+    dashboard: dashboard::DashboardCache,
     #[cfg(test)]
     gate: std::sync::Mutex<Option<round::Gate>>,
 }
@@ -137,12 +140,13 @@ impl Service {
     /// # Errors
     /// Bad facts or settings in the folder, or a catalog that cannot be opened.
     pub async fn open(options: ServiceOptions) -> Result<Arc<Service>> {
-        let snapshot = reload::load_snapshot(&options.data_dir, options.tz).await?;
+        let reports = reload::load_views(&options.data_dir, options.tz).await?;
         let path = options.data_dir.join(catalog::FILE_NAME);
         let catalog = Catalog::open(&path, &modules::migrations())?;
         let stored = catalog.with_conn(catalog::history::last_members_all)?;
         let state = TenantState {
-            snapshot,
+            snapshot: Arc::clone(reports.snapshot()),
+            reports,
             memberships: HashMap::new(),
         };
         let service = Arc::new(Service {
@@ -156,6 +160,7 @@ impl Service {
             appended: Notify::new(),
             shutdown: watch::channel(false).0,
             metrics: ServiceMetrics::default(),
+            dashboard: dashboard::DashboardCache::default(),
             #[cfg(test)]
             gate: std::sync::Mutex::new(None),
         });

@@ -17,6 +17,7 @@ use rusqlite::Transaction;
 use crate::catalog::segments::SegmentRecord;
 use crate::catalog::{self, history, members, segments};
 use crate::eval::SegmentLookup;
+use crate::reports::ReportFacts;
 use crate::snapshot::Snapshot;
 
 use super::compute::{Computed, Job, carry_over, compute, refresh_record};
@@ -74,6 +75,8 @@ struct RoundInput {
     /// The edit sequence when the input was read.
     seq: u64,
     snapshot: Arc<Snapshot>,
+    /// The report views of `snapshot`.
+    reports: Arc<ReportFacts>,
     new_snapshot: bool,
     jobs: Vec<Job>,
     /// Every segment's previous members carried onto `snapshot`.
@@ -84,10 +87,11 @@ struct RoundInput {
 
 impl Service {
     /// Refreshes every segment on the published snapshot, or on `fresh` (a reload's new
-    /// snapshot). `stored` holds catalog memberships for segments not published yet.
+    /// snapshot, with its views). `stored` holds catalog memberships for segments not
+    /// published yet.
     pub(super) async fn run_round(
         &self,
-        fresh: Option<Arc<Snapshot>>,
+        fresh: Option<Arc<ReportFacts>>,
         stored: HashMap<i64, Vec<i64>>,
     ) -> Result<RefreshReport> {
         let _one_round = self.rounds.lock().await;
@@ -108,7 +112,7 @@ impl Service {
 
     async fn round_input(
         &self,
-        fresh: Option<Arc<Snapshot>>,
+        fresh: Option<Arc<ReportFacts>>,
         stored: HashMap<i64, Vec<i64>>,
     ) -> Result<RoundInput> {
         let log = self.writes.lock().await;
@@ -119,7 +123,8 @@ impl Service {
             Ok((segments::list(conn)?, listed, Graph::from_edges(&refs)))
         })?;
         let jobs = ordered_jobs(&records, &graph, &mut listed);
-        let snapshot = fresh.clone().unwrap_or_else(|| Arc::clone(&base.snapshot));
+        let reports = fresh.clone().unwrap_or_else(|| Arc::clone(&base.reports));
+        let snapshot = Arc::clone(reports.snapshot());
         let prior = Prior {
             overlay: carried_prior(&base, &stored, &snapshot),
             state: None,
@@ -127,6 +132,7 @@ impl Service {
         Ok(RoundInput {
             seq: log.seq,
             snapshot,
+            reports,
             new_snapshot: fresh.is_some(),
             jobs,
             prior,
@@ -193,6 +199,7 @@ impl Service {
         let memberships = self.merge(base, publish, &records, as_of);
         self.swap(TenantState {
             snapshot: Arc::clone(&input.snapshot),
+            reports: Arc::clone(&input.reports),
             memberships,
         });
         Ok(self.finish_report(report, started))
@@ -348,6 +355,7 @@ impl Service {
         }
         self.swap(TenantState {
             snapshot: Arc::clone(&current.snapshot),
+            reports: Arc::clone(&current.reports),
             memberships,
         });
         Ok(value)

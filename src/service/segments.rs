@@ -115,6 +115,7 @@ impl Service {
         memberships.remove(&id);
         self.swap(TenantState {
             snapshot: Arc::clone(&current.snapshot),
+            reports: Arc::clone(&current.reports),
             memberships,
         });
         self.metrics.forget_segment(id);

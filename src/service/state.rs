@@ -7,15 +7,19 @@ use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 
 use crate::eval::SegmentLookup;
+use crate::reports::ReportFacts;
 use crate::snapshot::Snapshot;
 
-/// One consistent pair: every membership's positions belong to `snapshot`.
+/// One consistent version: every membership's positions belong to `snapshot`, and
+/// `reports` are the report views of that same snapshot.
 ///
 /// Invariant: a published state never changes; a refresh or a reload builds a new one and
 /// swaps it in, so a reader holding an `Arc<TenantState>` sees one complete version.
 #[derive(Debug, Clone)]
 pub struct TenantState {
     pub snapshot: Arc<Snapshot>,
+    /// Built with the snapshot, before it is published, so no report waits for them.
+    pub reports: Arc<ReportFacts>,
     /// The published membership of every segment, by segment id.
     pub memberships: HashMap<i64, Arc<Membership>>,
 }

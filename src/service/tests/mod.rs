@@ -1,6 +1,7 @@
 //! The service on tiny tenants written to a temporary folder as contract Parquet.
 
 mod clients;
+mod dashboard;
 mod facts;
 mod members;
 mod refresh;
