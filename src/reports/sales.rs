@@ -1,13 +1,15 @@
 //! Sales reports over a local date range: over time (by day, ISO week or month), by
 //! product, by client and by country, each restricted to a segment filter's clients.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt32Array};
-use arrow::datatypes::{Int64Type, UInt32Type};
+use arrow::datatypes::{Date32Type, Int64Type, UInt32Type};
 use chrono::NaiveDate;
 use datafusion::functions_aggregate::count::count_all;
-use datafusion::functions_aggregate::expr_fn::sum;
+use datafusion::functions_aggregate::expr_fn::{count, sum};
+use datafusion::logical_expr::ExprFunctionExt;
 use datafusion::prelude::{DataFrame, Expr, col};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
@@ -15,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::calendar::{DateRange, Granularity, period_table, periods};
 use super::distinct::{client_set, distinct_clients, read_client_set};
 use super::error::{ReportError, Result};
-use super::filter::MemberMask;
-use super::label::{LabelTable, NO_LABEL, label};
+use super::filter::{MemberMask, in_members};
+use super::label::label;
 use super::views::{ReportFacts, collect, column};
 use crate::money::{Cents, div_round_half_away};
 
@@ -166,51 +168,119 @@ pub(super) async fn totals(
     Ok(batch.map_or_else(SalesFigures::default, |b| read_figures(&b, 0, 0)))
 }
 
-/// Revenue and completed orders of each of `ranges` (which do not overlap): [`totals`]
-/// without distinct clients, which widgets never show. Unfiltered, two lookups per range in
-/// the daily running totals; for a segment, one scan of the ranges' slices with the member
-/// filter, grouped by range.
+/// One figure asked of [`range_sums`]: revenue and completed orders of `mask`'s clients
+/// (every sale when `None`) over the days of `range`.
+#[derive(Debug, Clone)]
+pub(super) struct RangeAsk {
+    pub mask: Option<Arc<MemberMask>>,
+    pub range: DateRange,
+}
+
+/// Revenue and completed orders of every ask, in the order asked: [`totals`] without
+/// distinct clients, which widgets never show, for many scopes and ranges at once.
+///
+/// Unfiltered asks are two lookups each in the daily running totals. The others share one
+/// scan: the slices of the days any of them covers, each row read once and kept only if a
+/// scope counts its client (the union of the masks, or no filter when one ask is
+/// unfiltered), then summed per day, each scope in its own aggregate filtered by its own
+/// `in_members`. A range's figure is the sum of its days, so ranges may overlap and the
+/// same scope may ask for several.
 ///
 /// # Errors
 /// Only an internal fault running the query.
-pub(super) async fn revenue_and_orders<const N: usize>(
-    facts: &ReportFacts,
-    ranges: [DateRange; N],
-    mask: Option<&Arc<MemberMask>>,
-) -> Result<[(Cents, u64); N]> {
-    if mask.is_none()
-        && let Some(daily) = &facts.daily
-    {
-        return Ok(ranges.map(|range| daily.between(range)));
+pub(super) async fn range_sums(facts: &ReportFacts, asks: &[RangeAsk]) -> Result<Vec<(Cents, u64)>> {
+    let mut sums = vec![(Cents::ZERO, 0); asks.len()];
+    // Scopes to scan, each once (masks are shared by pointer), and the asks they answer.
+    let mut scopes: Vec<Option<Arc<MemberMask>>> = Vec::new();
+    let mut scanned: Vec<(usize, usize)> = Vec::new();
+    for (i, ask) in asks.iter().enumerate() {
+        if ask.mask.is_none()
+            && let Some(daily) = &facts.daily
+        {
+            sums[i] = daily.between(ask.range);
+            continue;
+        }
+        let same = |scope: &Option<Arc<MemberMask>>| match (scope, &ask.mask) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        let scope = scopes.iter().position(same).unwrap_or_else(|| {
+            scopes.push(ask.mask.clone());
+            scopes.len() - 1
+        });
+        scanned.push((i, scope));
     }
-    let range_of_day = Arc::new(range_table(&ranges));
-    let aggregates = figures().into_iter().take(2).collect();
-    let frame = facts
-        .scan_ranges(&facts.orders, &ranges, mask)?
-        .aggregate(vec![label("range", range_of_day, column::DAY)], aggregates)?;
-    let mut sums = [(Cents::ZERO, 0); N];
-    for (batch, row) in each_row(&collect(frame).await?) {
-        let number = batch.column(0).as_primitive::<UInt32Type>().value(row) as usize;
-        let revenue = int64_or_zero(batch.column(1).as_primitive(), row);
-        let orders = int64_or_zero(batch.column(2).as_primitive(), row) as u64;
-        sums[number] = (Cents(revenue), orders);
+    if scanned.is_empty() {
+        return Ok(sums);
+    }
+    let days = disjoint(scanned.iter().map(|(i, _)| asks[*i].range));
+    let by_day = daily_sums(facts, &scopes, &days).await?;
+    for (i, scope) in scanned {
+        let (from, to) = asks[i].range.date32();
+        let (revenue, orders) = by_day[scope]
+            .range(from..=to)
+            .fold((0, 0), |(r, o), (_, (revenue, orders))| (r + revenue, o + orders));
+        sums[i] = (Cents(revenue), orders);
     }
     Ok(sums)
 }
 
-/// Day to the number of the range holding it, over the span of `ranges`.
-fn range_table(ranges: &[DateRange]) -> LabelTable {
-    let first = ranges.iter().map(|r| r.date32().0).min().unwrap_or(0);
-    let last = ranges.iter().map(|r| r.date32().1).max().unwrap_or(-1);
-    let mut labels = vec![NO_LABEL; (i64::from(last) - i64::from(first) + 1).max(0) as usize];
-    for (number, range) in ranges.iter().enumerate() {
-        let (from, to) = range.date32();
-        labels[(from - first) as usize..=(to - first) as usize].fill(number as u32);
+/// Revenue and orders per day with orders, over the days of `ranges`, for each scope.
+async fn daily_sums(
+    facts: &ReportFacts,
+    scopes: &[Option<Arc<MemberMask>>],
+    ranges: &[DateRange],
+) -> Result<Vec<BTreeMap<i32, (i64, u64)>>> {
+    let masks: Option<Vec<&MemberMask>> = scopes.iter().map(|s| s.as_deref()).collect();
+    let rows_kept = masks.map(|masks| Arc::new(MemberMask::union(&masks)));
+    let mut aggregates = Vec::with_capacity(2 * scopes.len());
+    for (number, scope) in scopes.iter().enumerate() {
+        let revenue = sum(col(column::REVENUE_CENTS));
+        let orders = count(col(column::DAY));
+        let (revenue, orders) = match scope {
+            Some(mask) => (
+                revenue.filter(in_members(Arc::clone(mask))).build()?,
+                orders.filter(in_members(Arc::clone(mask))).build()?,
+            ),
+            None => (revenue, orders),
+        };
+        aggregates.push(revenue.alias(format!("revenue_{number}")));
+        aggregates.push(orders.alias(format!("orders_{number}")));
     }
-    LabelTable {
-        first_key: i64::from(first),
-        labels,
+    let frame = facts
+        .scan_ranges(&facts.orders, ranges, rows_kept.as_ref())?
+        .aggregate(vec![col(column::DAY)], aggregates)?;
+    let mut by_day = vec![BTreeMap::new(); scopes.len()];
+    for (batch, row) in each_row(&collect(frame).await?) {
+        let day = batch.column(0).as_primitive::<Date32Type>().value(row);
+        for (number, days) in by_day.iter_mut().enumerate() {
+            let revenue = int64_or_zero(batch.column(1 + 2 * number).as_primitive(), row);
+            let orders = int64_or_zero(batch.column(2 + 2 * number).as_primitive(), row);
+            if orders > 0 {
+                days.insert(day, (revenue, orders as u64));
+            }
+        }
     }
+    Ok(by_day)
+}
+
+/// The days of `ranges` as ranges that neither overlap nor touch, in date order.
+fn disjoint(ranges: impl Iterator<Item = DateRange>) -> Vec<DateRange> {
+    let mut sorted: Vec<DateRange> = ranges.collect();
+    sorted.sort_by_key(DateRange::from);
+    let mut merged: Vec<DateRange> = Vec::with_capacity(sorted.len());
+    for range in sorted {
+        match merged.last_mut() {
+            Some(last) if range.from() <= last.to().succ_opt().unwrap_or(NaiveDate::MAX) => {
+                if range.to() > last.to() {
+                    *last = DateRange::new(last.from(), range.to()).unwrap_or(*last);
+                }
+            }
+            _ => merged.push(range),
+        }
+    }
+    merged
 }
 
 /// The one row of `aggregates` over the orders of `range`.

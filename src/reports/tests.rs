@@ -722,14 +722,17 @@ async fn daily_running_totals_equal_a_scan() {
     ];
     for (from, to) in ranges {
         let days = range(from, to);
-        let [fast] = sales::revenue_and_orders(&facts, [days], None)
-            .await
-            .unwrap();
+        let [fast] = revenue_and_orders(&facts, &[days], None).await[..] else {
+            panic!("one range asked");
+        };
         let scanned = sales::totals(&facts, days, None).await.unwrap();
         assert_eq!(fast, (scanned.revenue, scanned.orders), "{from}..{to}");
     }
-    let year = sales::revenue_and_orders(&facts, [range("2024-01-01", "2024-12-31")], None);
-    assert_eq!(year.await.unwrap(), [(Cents(35_056), 9)]);
+    let year = [range("2024-01-01", "2024-12-31")];
+    assert_eq!(
+        revenue_and_orders(&facts, &year, None).await,
+        [(Cents(35_056), 9)]
+    );
 }
 
 #[tokio::test]
@@ -749,23 +752,63 @@ async fn two_ranges_in_one_scan_equal_two_scans() {
         ),
     ];
     for (current, previous) in pairs {
-        let both = sales::revenue_and_orders(&facts, [current, previous], mask.as_ref());
+        let both = revenue_and_orders(&facts, &[current, previous], mask.as_ref()).await;
         let mut separately = Vec::new();
         for days in [current, previous] {
             let figures = sales::totals(&facts, days, mask.as_ref()).await.unwrap();
             separately.push((figures.revenue, figures.orders));
         }
         assert_eq!(
-            both.await.unwrap().to_vec(),
+            both,
             separately,
             "{current:?} {previous:?}"
         );
     }
     // Mar 25..Apr 1: o11 10.01 + o7 70.00; Feb 1..Mar 1: o1 100.00 + o2 50.00.
-    let [now, before] = sales::revenue_and_orders(&facts, [pairs[0].0, pairs[0].1], mask.as_ref())
-        .await
-        .unwrap();
-    assert_eq!((now, before), ((Cents(8_001), 2), (Cents(15_000), 2)));
+    let both = revenue_and_orders(&facts, &[pairs[0].0, pairs[0].1], mask.as_ref()).await;
+    assert_eq!(both, [(Cents(8_001), 2), (Cents(15_000), 2)]);
+}
+
+/// Revenue and orders of `mask`'s clients in each of `ranges`, through [`sales::range_sums`].
+async fn revenue_and_orders(
+    facts: &ReportFacts,
+    ranges: &[DateRange],
+    mask: Option<&Arc<MemberMask>>,
+) -> Vec<(Cents, u64)> {
+    let asks: Vec<sales::RangeAsk> = ranges
+        .iter()
+        .map(|range| sales::RangeAsk {
+            mask: mask.cloned(),
+            range: *range,
+        })
+        .collect();
+    sales::range_sums(facts, &asks).await.unwrap()
+}
+
+#[tokio::test]
+async fn overlapping_ranges_of_several_segments_in_one_scan_equal_separate_scans() {
+    let facts = report_facts(shop(), "Europe/Berlin").await;
+    let first = facts.mask(filter_of(&facts, &[1, 2], &[]).as_ref());
+    let second = facts.mask(filter_of(&facts, &[4], &[]).as_ref());
+    let ranges = [
+        range("2024-03-01", "2024-03-31"),
+        range("2024-03-16", "2024-04-14"),
+        range("2024-03-25", "2024-03-25"),
+        range("2024-01-01", "2024-12-31"),
+    ];
+    let mut asks = Vec::new();
+    for mask in [&first, &second, &None] {
+        for range in ranges {
+            let mask = mask.clone();
+            asks.push(sales::RangeAsk { mask, range });
+        }
+    }
+    let together = sales::range_sums(&facts, &asks).await.unwrap();
+    for (ask, sums) in asks.iter().zip(together) {
+        let alone = sales::totals(&facts, ask.range, ask.mask.as_ref());
+        let alone = alone.await.unwrap();
+        assert_eq!(sums, (alone.revenue, alone.orders), "{ask:?}");
+    }
 }
 
 #[tokio::test]

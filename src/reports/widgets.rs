@@ -17,13 +17,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::DateRange;
 use super::error::{ReportError, Result};
 use super::filter::{MemberMask, SegmentFilter, resolve};
-use super::sales::revenue_and_orders;
+use super::sales::{RangeAsk, range_sums};
 use super::views::ReportFacts;
 use crate::eval::SegmentLookup;
 use crate::money::Cents;
@@ -141,6 +140,10 @@ impl Amount {
 /// `segments`; a widget whose segment is unknown comes back `unavailable`, not as an error,
 /// so one stale widget never hides the dashboard.
 ///
+/// Every widget's two periods are answered together by [`range_sums`]: unfiltered ones from
+/// the daily running totals, and those on segments by one scan over the days any of them
+/// covers, with one mask per segment.
+///
 /// # Errors
 /// Only an internal fault running a query.
 pub async fn widget_values(
@@ -151,10 +154,51 @@ pub async fn widget_values(
 ) -> Result<Vec<WidgetValue>> {
     let today = today(now, facts.snapshot.tz);
     let scopes = scopes(facts, segments, widgets)?;
-    let values = widgets
-        .iter()
-        .map(|w| widget_value(facts, &scopes, w, today));
-    try_join_all(values).await
+    let mut asks = Vec::with_capacity(2 * widgets.len());
+    let mut values = Vec::with_capacity(widgets.len());
+    // Per value, the index of its current period's ask; the period before follows it.
+    let mut first_ask = Vec::with_capacity(widgets.len());
+    for widget in widgets {
+        let ranges = widget.period.ranges(today);
+        let scope = &scopes[&widget.segment_id];
+        let (current, previous, mask) = match (ranges, scope) {
+            (Ok((current, previous)), Ok(mask)) => (current, previous, mask),
+            (Err(error), _) => {
+                values.push(unavailable(widget, today, error.to_string()));
+                first_ask.push(None);
+                continue;
+            }
+            (_, Err(why)) => {
+                values.push(unavailable(widget, today, why.clone()));
+                first_ask.push(None);
+                continue;
+            }
+        };
+        first_ask.push(Some(asks.len()));
+        for range in [current, previous] {
+            let mask = mask.clone();
+            asks.push(RangeAsk { mask, range });
+        }
+        values.push(WidgetValue {
+            widget: widget.clone(),
+            from: current.from(),
+            to: current.to(),
+            previous_from: previous.from(),
+            previous_to: previous.to(),
+            current: None,
+            previous: None,
+            unavailable: None,
+        });
+    }
+    let sums = range_sums(facts, &asks).await?;
+    for (value, first) in values.iter_mut().zip(first_ask) {
+        if let Some(first) = first {
+            let metric = value.widget.metric;
+            value.current = Some(Amount::of(metric, sums[first]));
+            value.previous = Some(Amount::of(metric, sums[first + 1]));
+        }
+    }
+    Ok(values)
 }
 
 /// Whose sales a widget counts: everyone (`None`), a segment's member mask, or nobody
@@ -186,33 +230,6 @@ fn scopes(
         scopes.insert(segment_id, scope);
     }
     Ok(scopes)
-}
-
-async fn widget_value(
-    facts: &ReportFacts,
-    scopes: &HashMap<Option<i64>, Scope>,
-    widget: &Widget,
-    today: NaiveDate,
-) -> Result<WidgetValue> {
-    let (current, previous) = match widget.period.ranges(today) {
-        Ok(ranges) => ranges,
-        Err(error) => return Ok(unavailable(widget, today, error.to_string())),
-    };
-    let mask = match &scopes[&widget.segment_id] {
-        Ok(mask) => mask.as_ref(),
-        Err(why) => return Ok(unavailable(widget, today, why.clone())),
-    };
-    let [now, before] = revenue_and_orders(facts, [current, previous], mask).await?;
-    Ok(WidgetValue {
-        widget: widget.clone(),
-        from: current.from(),
-        to: current.to(),
-        previous_from: previous.from(),
-        previous_to: previous.to(),
-        current: Some(Amount::of(widget.metric, now)),
-        previous: Some(Amount::of(widget.metric, before)),
-        unavailable: None,
-    })
 }
 
 fn unavailable(widget: &Widget, today: NaiveDate, why: String) -> WidgetValue {
