@@ -66,10 +66,9 @@ impl Histogram {
 /// Everything the server counts. Shared by all requests; each lock is held for one update.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// Requests by (method, route, status).
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    /// Latencies by (method, route).
-    latencies: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// Requests by route, then method: keyed so that a request of a route seen before is
+    /// counted without allocating.
+    routes: Mutex<BTreeMap<String, BTreeMap<String, RouteSeries>>>,
     /// Refresh durations by scope (`segment`, `all`).
     refreshes: Mutex<BTreeMap<&'static str, Histogram>>,
     /// Facts load durations by kind (`open`, `reload`, `append`).
@@ -78,6 +77,14 @@ pub struct Metrics {
     // durations, and the API only sees the reloads it is asked for.
     loads: Mutex<BTreeMap<&'static str, Histogram>>,
     next_request_id: AtomicU64,
+}
+
+/// What is counted of one method on one route.
+#[derive(Debug, Default)]
+struct RouteSeries {
+    /// Answers by status.
+    statuses: BTreeMap<u16, u64>,
+    latency: Histogram,
 }
 
 /// One segment's current size, for the `segments_segment_members` gauge.
@@ -94,14 +101,17 @@ impl Metrics {
 
     /// Counts one answered request.
     pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let key = (method.to_owned(), route.to_owned());
-        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        *requests
-            .entry((key.0.clone(), key.1.clone(), status))
-            .or_default() += 1;
-        drop(requests);
-        let mut latencies = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
-        latencies.entry(key).or_default().observe(elapsed);
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let methods = match routes.get_mut(route) {
+            Some(methods) => methods,
+            None => routes.entry(route.to_owned()).or_default(),
+        };
+        let series = match methods.get_mut(method) {
+            Some(series) => series,
+            None => methods.entry(method.to_owned()).or_default(),
+        };
+        *series.statuses.entry(status).or_default() += 1;
+        series.latency.observe(elapsed);
     }
 
     /// Records how long a refresh of `scope` (`segment` or `all`) took.
@@ -141,11 +151,16 @@ impl Metrics {
             "HTTP requests answered, by method, route and status.",
             "counter",
         );
-        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        for ((method, route, status), count) in requests.iter() {
-            let (method, route) = (escape(method), escape(route));
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            let _ = writeln!(out, "{REQUESTS}{{{labels}}} {count}");
+        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        for (route, methods) in routes.iter() {
+            for (method, series) in methods {
+                let (method, route) = (escape(method), escape(route));
+                for (status, count) in &series.statuses {
+                    let labels =
+                        format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+                    let _ = writeln!(out, "{REQUESTS}{{{labels}}} {count}");
+                }
+            }
         }
     }
 
@@ -156,10 +171,12 @@ impl Metrics {
             "HTTP request latency, by method and route.",
             "histogram",
         );
-        let latencies = self.latencies.lock().unwrap_or_else(|e| e.into_inner());
-        for ((method, route), histogram) in latencies.iter() {
-            let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
-            histogram.render(out, LATENCY, &labels);
+        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        for (route, methods) in routes.iter() {
+            for (method, series) in methods {
+                let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
+                series.latency.render(out, LATENCY, &labels);
+            }
         }
     }
 
@@ -294,11 +311,10 @@ pub async fn observe(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let route = matched
         .as_ref()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+        .map_or("unmatched", MatchedPath::as_str);
     let request_id = state.metrics.request_id();
     let span = tracing::info_span!("request", request_id, %method, %route);
     let response = next.run(request).instrument(span.clone()).await;
@@ -306,7 +322,7 @@ pub async fn observe(
     let elapsed = started.elapsed();
     state
         .metrics
-        .record_request(&method, &route, status, elapsed);
+        .record_request(method.as_str(), route, status, elapsed);
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     span.in_scope(|| tracing::debug!(status, elapsed_ms, "answered"));
     response
