@@ -101,18 +101,6 @@ impl MemberMask {
         MemberMask { words }
     }
 
-    /// The positions of any of `masks`.
-    pub fn union(masks: &[&MemberMask]) -> MemberMask {
-        let len = masks.iter().map(|m| m.words.len()).max().unwrap_or(0);
-        let mut words = vec![0u64; len];
-        for mask in masks {
-            for (word, bits) in words.iter_mut().zip(&mask.words) {
-                *word |= bits;
-            }
-        }
-        MemberMask { words }
-    }
-
     pub fn contains(&self, position: u32) -> bool {
         let word = self
             .words
@@ -261,11 +249,5 @@ mod tests {
         let got: Vec<bool> = (0..selected.len()).map(|i| selected.value(i)).collect();
         assert_eq!(got, [false, true, false, true, true, true, false]);
         assert_eq!(selected.null_count(), 0);
-        let other = MemberMask::from_bitmap(&[0, 5000].into_iter().collect(), 10);
-        let both = MemberMask::union(&[&mask, &other]);
-        let got: Vec<bool> = [0, 1, 2, 63, 200, 5000, 5001]
-            .map(|p| both.contains(p))
-            .to_vec();
-        assert_eq!(got, [true, true, false, true, true, true, false]);
     }
 }

@@ -50,6 +50,8 @@
 //! Unfiltered reports skip step 4 and so include guest sales and sales of deleted
 //! clients; a filter never holds either. Unfiltered widgets need no scan at all: the views
 //! keep running totals of revenue and orders per day, so any range is two subtractions.
+//! Widgets on the same segment share one scan of the days any of them covers, summed per
+//! day; each widget's periods are sums of those days, and the segments' scans run together.
 //!
 //! The plan of a filtered monthly report, as DataFusion shows it (two partitions):
 //!

@@ -8,16 +8,16 @@ use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{Date32Type, Int64Type, UInt32Type};
 use chrono::NaiveDate;
 use datafusion::functions_aggregate::count::count_all;
-use datafusion::functions_aggregate::expr_fn::{count, sum};
-use datafusion::logical_expr::ExprFunctionExt;
+use datafusion::functions_aggregate::expr_fn::sum;
 use datafusion::prelude::{DataFrame, Expr, col};
+use futures::future::try_join_all;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{DateRange, Granularity, period_table, periods};
 use super::distinct::{client_set, distinct_clients, read_client_set};
 use super::error::{ReportError, Result};
-use super::filter::{MemberMask, in_members};
+use super::filter::MemberMask;
 use super::label::label;
 use super::views::{ReportFacts, collect, column};
 use crate::money::{Cents, div_round_half_away};
@@ -179,20 +179,20 @@ pub(super) struct RangeAsk {
 /// Revenue and completed orders of every ask, in the order asked: [`totals`] without
 /// distinct clients, which widgets never show, for many scopes and ranges at once.
 ///
-/// Unfiltered asks are two lookups each in the daily running totals. The others share one
-/// scan: the slices of the days any of them covers, each row read once and kept only if a
-/// scope counts its client (the union of the masks, or no filter when one ask is
-/// unfiltered), then summed per day, each scope in its own aggregate filtered by its own
-/// `in_members`. A range's figure is the sum of its days, so ranges may overlap and the
-/// same scope may ask for several.
+/// Unfiltered asks are two lookups each in the daily running totals. The others are
+/// grouped by scope (masks are shared by pointer): each scope is one scan of the days its
+/// asks cover, through its `in_members` filter, summed per day, and the scopes' plans run
+/// together. A range's figure is the sum of its days, so ranges may overlap.
 ///
 /// # Errors
 /// Only an internal fault running the query.
-pub(super) async fn range_sums(facts: &ReportFacts, asks: &[RangeAsk]) -> Result<Vec<(Cents, u64)>> {
+pub(super) async fn range_sums(
+    facts: &ReportFacts,
+    asks: &[RangeAsk],
+) -> Result<Vec<(Cents, u64)>> {
     let mut sums = vec![(Cents::ZERO, 0); asks.len()];
-    // Scopes to scan, each once (masks are shared by pointer), and the asks they answer.
-    let mut scopes: Vec<Option<Arc<MemberMask>>> = Vec::new();
-    let mut scanned: Vec<(usize, usize)> = Vec::new();
+    // Each scope to scan once, with the asks it answers.
+    let mut scopes: Vec<(Option<Arc<MemberMask>>, Vec<usize>)> = Vec::new();
     for (i, ask) in asks.iter().enumerate() {
         if ask.mask.is_none()
             && let Some(daily) = &facts.daily
@@ -200,69 +200,56 @@ pub(super) async fn range_sums(facts: &ReportFacts, asks: &[RangeAsk]) -> Result
             sums[i] = daily.between(ask.range);
             continue;
         }
-        let same = |scope: &Option<Arc<MemberMask>>| match (scope, &ask.mask) {
+        let same = |(scope, _): &(Option<Arc<MemberMask>>, Vec<usize>)| match (scope, &ask.mask) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
             _ => false,
         };
-        let scope = scopes.iter().position(same).unwrap_or_else(|| {
-            scopes.push(ask.mask.clone());
-            scopes.len() - 1
-        });
-        scanned.push((i, scope));
+        match scopes.iter_mut().find(|scope| same(scope)) {
+            Some((_, answered)) => answered.push(i),
+            None => scopes.push((ask.mask.clone(), vec![i])),
+        }
     }
-    if scanned.is_empty() {
-        return Ok(sums);
-    }
-    let days = disjoint(scanned.iter().map(|(i, _)| asks[*i].range));
-    let by_day = daily_sums(facts, &scopes, &days).await?;
-    for (i, scope) in scanned {
-        let (from, to) = asks[i].range.date32();
-        let (revenue, orders) = by_day[scope]
-            .range(from..=to)
-            .fold((0, 0), |(r, o), (_, (revenue, orders))| (r + revenue, o + orders));
-        sums[i] = (Cents(revenue), orders);
+    let scans = scopes.iter().map(|(mask, answered)| {
+        let days = disjoint(answered.iter().map(|i| asks[*i].range));
+        daily_sums(facts, mask.as_ref(), days)
+    });
+    let by_day = try_join_all(scans).await?;
+    for ((_, answered), days) in scopes.iter().zip(&by_day) {
+        for i in answered {
+            let (from, to) = asks[*i].range.date32();
+            let (revenue, orders) = days
+                .range(from..=to)
+                .fold((0, 0), |(r, o), (_, (revenue, orders))| {
+                    (r + revenue, o + orders)
+                });
+            sums[*i] = (Cents(revenue), orders);
+        }
     }
     Ok(sums)
 }
 
-/// Revenue and orders per day with orders, over the days of `ranges`, for each scope.
+/// Revenue and orders of `mask`'s clients per day with orders, over the days of `ranges`.
 async fn daily_sums(
     facts: &ReportFacts,
-    scopes: &[Option<Arc<MemberMask>>],
-    ranges: &[DateRange],
-) -> Result<Vec<BTreeMap<i32, (i64, u64)>>> {
-    let masks: Option<Vec<&MemberMask>> = scopes.iter().map(|s| s.as_deref()).collect();
-    let rows_kept = masks.map(|masks| Arc::new(MemberMask::union(&masks)));
-    let mut aggregates = Vec::with_capacity(2 * scopes.len());
-    for (number, scope) in scopes.iter().enumerate() {
-        let revenue = sum(col(column::REVENUE_CENTS));
-        let orders = count(col(column::DAY));
-        let (revenue, orders) = match scope {
-            Some(mask) => (
-                revenue.filter(in_members(Arc::clone(mask))).build()?,
-                orders.filter(in_members(Arc::clone(mask))).build()?,
-            ),
-            None => (revenue, orders),
-        };
-        aggregates.push(revenue.alias(format!("revenue_{number}")));
-        aggregates.push(orders.alias(format!("orders_{number}")));
-    }
+    mask: Option<&Arc<MemberMask>>,
+    ranges: Vec<DateRange>,
+) -> Result<BTreeMap<i32, (i64, u64)>> {
+    let aggregates = vec![
+        sum(col(column::REVENUE_CENTS)).alias("revenue"),
+        count_all().alias("orders"),
+    ];
     let frame = facts
-        .scan_ranges(&facts.orders, ranges, rows_kept.as_ref())?
+        .scan_ranges(&facts.orders, &ranges, mask)?
         .aggregate(vec![col(column::DAY)], aggregates)?;
-    let mut by_day = vec![BTreeMap::new(); scopes.len()];
+    let mut days = BTreeMap::new();
     for (batch, row) in each_row(&collect(frame).await?) {
         let day = batch.column(0).as_primitive::<Date32Type>().value(row);
-        for (number, days) in by_day.iter_mut().enumerate() {
-            let revenue = int64_or_zero(batch.column(1 + 2 * number).as_primitive(), row);
-            let orders = int64_or_zero(batch.column(2 + 2 * number).as_primitive(), row);
-            if orders > 0 {
-                days.insert(day, (revenue, orders as u64));
-            }
-        }
+        let revenue = int64_or_zero(batch.column(1).as_primitive(), row);
+        let orders = int64_or_zero(batch.column(2).as_primitive(), row);
+        days.insert(day, (revenue, orders as u64));
     }
-    Ok(by_day)
+    Ok(days)
 }
 
 /// The days of `ranges` as ranges that neither overlap nor touch, in date order.
