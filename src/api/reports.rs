@@ -540,6 +540,13 @@ mod tests {
             StatusCode::BAD_REQUEST,
             detail,
         );
+        let everything = "/v1/reports/sales?from=0001-01-01&to=9999-12-31&granularity=day";
+        let detail = "date range 0001-01-01..9999-12-31 is longer than 36600 days";
+        check_refused(
+            &call(&app, "GET", everything, None).await,
+            StatusCode::BAD_REQUEST,
+            detail,
+        );
         let uri = "/v1/reports/sales/by-client?from=2024-05-01&to=2024-06-30&top=0";
         let detail = "`top` is 0; it must be between 1 and 10000";
         check_refused(

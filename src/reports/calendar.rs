@@ -16,14 +16,32 @@ pub struct DateRange {
     to: NaiveDate,
 }
 
+/// The most days a range may hold: a hundred years. A day-by-day report of the longest
+/// range has 36,600 periods; without a bound, `0001-01-01..9999-12-31` would ask for 3.65M.
+pub const RANGE_DAYS_MAX: u64 = 36_600;
+
 impl DateRange {
     /// # Errors
-    /// [`ReportError::EmptyRange`] when `from` is after `to`.
+    /// [`ReportError::EmptyRange`] when `from` is after `to`;
+    /// [`ReportError::RangeTooLong`] past [`RANGE_DAYS_MAX`] days.
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<DateRange> {
         if from > to {
             return Err(ReportError::EmptyRange { from, to });
         }
-        Ok(DateRange { from, to })
+        let range = DateRange { from, to };
+        if range.days() > RANGE_DAYS_MAX {
+            let max = RANGE_DAYS_MAX;
+            return Err(ReportError::RangeTooLong { from, to, max });
+        }
+        Ok(range)
+    }
+
+    /// The range of one day.
+    pub fn day(date: NaiveDate) -> DateRange {
+        DateRange {
+            from: date,
+            to: date,
+        }
     }
 
     pub fn from(&self) -> NaiveDate {

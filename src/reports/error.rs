@@ -10,6 +10,12 @@ pub enum ReportError {
     UnknownSegment { id: i64, list: &'static str },
     #[error("date range {from}..{to} is empty: `from` is after `to`")]
     EmptyRange { from: NaiveDate, to: NaiveDate },
+    #[error("date range {from}..{to} is longer than {max} days")]
+    RangeTooLong {
+        from: NaiveDate,
+        to: NaiveDate,
+        max: u64,
+    },
     #[error("`top` is {top}; it must be between 1 and {max}")]
     TopOutOfRange { top: usize, max: usize },
     /// A fault of ours while planning or running a report query: a bug.

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Deserialize;
 
+use super::calendar::DateRange;
 use super::widgets::{Metric, Widget, WidgetPeriod};
 
 /// Statements that create the widget table; each is idempotent.
@@ -75,10 +76,13 @@ impl NewWidget {
                 format!("is longer than {TITLE_CHARS_MAX} characters"),
             );
         }
-        if let WidgetPeriod::Fixed { from, to } = self.period
-            && from > to
-        {
-            return invalid("period", format!("fixed from {from} is after to {to}"));
+        if let WidgetPeriod::Fixed { from, to } = self.period {
+            if from > to {
+                return invalid("period", format!("fixed from {from} is after to {to}"));
+            }
+            if let Err(error) = DateRange::new(from, to) {
+                return invalid("period", format!("fixed {error}"));
+            }
         }
         Ok(NewWidget {
             title,
@@ -330,6 +334,15 @@ mod tests {
         assert_eq!(
             backwards.unwrap_err().to_string(),
             "widget period: fixed from 2024-02-01 is after to 2024-01-01"
+        );
+        let ages = WidgetPeriod::Fixed {
+            from: date("1900-01-01"),
+            to: date("2024-01-01"),
+        };
+        let ages = insert_widget(&conn, &new_widget("Ages", None, ages));
+        assert_eq!(
+            ages.unwrap_err().to_string(),
+            "widget period: fixed date range 1900-01-01..2024-01-01 is longer than 36600 days"
         );
         assert!(widgets(&conn).unwrap().is_empty());
     }

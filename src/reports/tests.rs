@@ -679,6 +679,11 @@ async fn widget_values_compare_with_the_period_before() {
         (date("2024-02-02"), date("2024-03-02"))
     );
     assert_eq!(values[7].widget, widgets[7]);
+    // Without a segment there is no value, but the dates are those of the period.
+    assert_eq!(
+        (values[7].from, values[7].previous_to),
+        (date("2024-03-03"), date("2024-03-02"))
+    );
 }
 
 /// The current value of a Last30Days order-count widget on segment 3 holding `members`,
@@ -758,11 +763,7 @@ async fn two_ranges_in_one_scan_equal_two_scans() {
             let figures = sales::totals(&facts, days, mask.as_ref()).await.unwrap();
             separately.push((figures.revenue, figures.orders));
         }
-        assert_eq!(
-            both,
-            separately,
-            "{current:?} {previous:?}"
-        );
+        assert_eq!(both, separately, "{current:?} {previous:?}");
     }
     // Mar 25..Apr 1: o11 10.01 + o7 70.00; Feb 1..Mar 1: o1 100.00 + o2 50.00.
     let both = revenue_and_orders(&facts, &[pairs[0].0, pairs[0].1], mask.as_ref()).await;
@@ -924,6 +925,17 @@ fn ranges_and_tops_are_checked() {
     assert_eq!(
         error.to_string(),
         "date range 2024-03-02..2024-03-01 is empty: `from` is after `to`"
+    );
+    // 1925-01-01..2024-12-31 holds 100 years, 25 of them leap years: 36,525 days; 75 more
+    // days back (14 in October, 30 and 31 in November and December) make 36,600.
+    let century = DateRange::new(date("1925-01-01"), date("2024-12-31")).unwrap();
+    assert_eq!(century.days(), 36_525);
+    let longest = DateRange::new(date("1924-10-18"), date("2024-12-31")).unwrap();
+    assert_eq!(longest.days(), 36_600);
+    let error = DateRange::new(date("1924-10-17"), date("2024-12-31")).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "date range 1924-10-17..2024-12-31 is longer than 36600 days"
     );
     let error = sales::check_top(0).unwrap_err();
     assert_eq!(

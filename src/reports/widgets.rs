@@ -160,24 +160,25 @@ pub async fn widget_values(
     let mut first_ask = Vec::with_capacity(widgets.len());
     for widget in widgets {
         let ranges = widget.period.ranges(today);
-        let scope = &scopes[&widget.segment_id];
-        let (current, previous, mask) = match (ranges, scope) {
-            (Ok((current, previous)), Ok(mask)) => (current, previous, mask),
-            (Err(error), _) => {
-                values.push(unavailable(widget, today, error.to_string()));
-                first_ask.push(None);
-                continue;
-            }
-            (_, Err(why)) => {
-                values.push(unavailable(widget, today, why.clone()));
-                first_ask.push(None);
-                continue;
-            }
+        // A widget without a value still shows its dates, or today's when it has none.
+        let (current, previous) = match &ranges {
+            Ok(ranges) => *ranges,
+            Err(_) => (DateRange::day(today), DateRange::day(today)),
         };
-        first_ask.push(Some(asks.len()));
-        for range in [current, previous] {
-            let mask = mask.clone();
-            asks.push(RangeAsk { mask, range });
+        let unavailable = match (ranges, &scopes[&widget.segment_id]) {
+            (Ok(_), Ok(mask)) => {
+                first_ask.push(Some(asks.len()));
+                for range in [current, previous] {
+                    let mask = mask.clone();
+                    asks.push(RangeAsk { mask, range });
+                }
+                None
+            }
+            (Err(error), _) => Some(error.to_string()),
+            (_, Err(why)) => Some(why.clone()),
+        };
+        if unavailable.is_some() {
+            first_ask.push(None);
         }
         values.push(WidgetValue {
             widget: widget.clone(),
@@ -187,7 +188,7 @@ pub async fn widget_values(
             previous_to: previous.to(),
             current: None,
             previous: None,
-            unavailable: None,
+            unavailable,
         });
     }
     let sums = range_sums(facts, &asks).await?;
@@ -230,19 +231,6 @@ fn scopes(
         scopes.insert(segment_id, scope);
     }
     Ok(scopes)
-}
-
-fn unavailable(widget: &Widget, today: NaiveDate, why: String) -> WidgetValue {
-    WidgetValue {
-        widget: widget.clone(),
-        from: today,
-        to: today,
-        previous_from: today,
-        previous_to: today,
-        current: None,
-        previous: None,
-        unavailable: Some(why),
-    }
 }
 
 #[cfg(test)]

@@ -14,12 +14,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::catalog::segments;
 use crate::reports::store::{self, NewWidget, StoreError};
 use crate::reports::{ReportError, Widget, WidgetValue, widget_values};
 
+use super::Service;
 use super::error::{Result, ServiceError};
 use super::state::TenantState;
-use super::Service;
 
 /// Every widget's value, as computed once for one state, widget set and day.
 #[derive(Debug, Serialize)]
@@ -138,12 +139,18 @@ impl Service {
     /// # Errors
     /// [`ServiceError::Invalid`] naming the field, or a catalog fault.
     pub fn create_widget(&self, new: &NewWidget) -> Result<Widget> {
-        if let Some(segment_id) = new.segment_id {
-            self.segment(segment_id).map_err(|_| {
-                ServiceError::Invalid(format!("segment_id: segment {segment_id} does not exist"))
-            })?;
-        }
-        let widget = self.widget_write(|conn| store::insert_widget(conn, new))?;
+        let inserted = self.catalog.with_tx(|tx| {
+            // Checked in the transaction that inserts: a segment deleted meanwhile is either
+            // gone here, or its delete comes after and takes this widget with it.
+            if let Some(segment_id) = new.segment_id
+                && segments::get(tx, segment_id)?.is_none()
+            {
+                let missing = format!("segment_id: segment {segment_id} does not exist");
+                return Ok(Err(ServiceError::Invalid(missing)));
+            }
+            Ok(store::insert_widget(tx, new).map_err(store_refused))
+        });
+        let widget = inserted??;
         self.dashboard.changed();
         Ok(widget)
     }
@@ -176,10 +183,8 @@ fn store_refused(error: StoreError) -> ServiceError {
     }
 }
 
-/// Widget values report unknown segments per widget, so only faults of ours get here.
+/// Widget values report a refused widget (an unknown segment) in that widget's value, so
+/// an error here is a fault of ours.
 fn report_failed(error: ReportError) -> ServiceError {
-    match error {
-        ReportError::Internal(_) => ServiceError::internal(error),
-        refused => ServiceError::Invalid(refused.to_string()),
-    }
+    ServiceError::internal(error)
 }

@@ -45,7 +45,10 @@ async fn report_views_are_published_with_their_snapshot() {
         .await
         .unwrap();
     let edited = service.state();
-    assert!(!Arc::ptr_eq(&edited, &opened), "an edit publishes a new state");
+    assert!(
+        !Arc::ptr_eq(&edited, &opened),
+        "an edit publishes a new state"
+    );
     assert!(
         Arc::ptr_eq(&edited.reports, &opened.reports),
         "the same snapshot keeps its views"
@@ -113,13 +116,30 @@ async fn deleting_a_widget_changes_the_dashboard_and_unknown_ids_are_named() {
         .create_widget(&revenue_last_7_days("gone", None))
         .unwrap();
     let now = at("2024-05-03T12:00:00Z");
-    assert_eq!(service.dashboard(now).await.unwrap().dashboard.widgets.len(), 2);
+    assert_eq!(
+        service
+            .dashboard(now)
+            .await
+            .unwrap()
+            .dashboard
+            .widgets
+            .len(),
+        2
+    );
     service.delete_widget(gone.id).unwrap();
     let after = service.dashboard(now).await.unwrap();
-    let ids: Vec<i64> = after.dashboard.widgets.iter().map(|v| v.widget.id).collect();
+    let ids: Vec<i64> = after
+        .dashboard
+        .widgets
+        .iter()
+        .map(|v| v.widget.id)
+        .collect();
     assert_eq!(ids, [kept.id]);
     let error = service.delete_widget(gone.id).unwrap_err();
-    assert_eq!(error.to_string(), format!("widget {} does not exist", gone.id));
+    assert_eq!(
+        error.to_string(),
+        format!("widget {} does not exist", gone.id)
+    );
     let error = service
         .create_widget(&revenue_last_7_days("orphan", Some(77)))
         .unwrap_err();
