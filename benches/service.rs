@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
-use segments::api::{ApiConfig, AppState, Metrics, router};
+use segments::api::{ApiConfig, AppState, Metrics, nodelay, router};
 use segments::service::{NewSegment, SegmentKind, Service, ServiceOptions};
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
@@ -165,7 +165,7 @@ async fn serve(dir: &Path) -> (Arc<Service>, String) {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    tokio::spawn(async move { axum::serve(nodelay(listener), router(state)).await });
     (service, base)
 }
 

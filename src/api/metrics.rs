@@ -312,9 +312,7 @@ pub async fn observe(
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = matched
-        .as_ref()
-        .map_or("unmatched", MatchedPath::as_str);
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let request_id = state.metrics.request_id();
     let span = tracing::info_span!("request", request_id, %method, %route);
     let response = next.run(request).instrument(span.clone()).await;

@@ -128,7 +128,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let scheduler = service.start_scheduler();
     let sync_scheduler = syncs.start_scheduler(mailchimp::TICK_EVERY);
     let state = AppState::new(Arc::clone(&service), metrics, config).with_mailchimp(syncs);
-    axum::serve(listener, api::router(state))
+    axum::serve(api::nodelay(listener), api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     service.shutdown();
