@@ -1,8 +1,11 @@
 //! Reports as CSV: a header row, one row per line of the report, and a `total` row where
 //! the report has one. Money is a plain decimal with two places; a missing value is empty.
+//! Text cells (client and product names, SKUs) are made spreadsheet-safe, so a client named
+//! `=HYPERLINK(...)` opens as text.
 
 use super::balances::{Ageing, Balances};
 use super::sales::{ClientSales, CountrySales, ProductSales, SalesFigures, SalesOverTime};
+use crate::export::spreadsheet_safe;
 use crate::money::Cents;
 
 /// A report that can be written as CSV text.
@@ -25,9 +28,10 @@ impl Table {
     }
 
     fn row(&mut self, fields: Vec<String>) {
+        let cells: Vec<_> = fields.iter().map(|field| spreadsheet_safe(field)).collect();
         // Every row of a table has the header's width, and memory takes any write.
         self.writer
-            .write_record(&fields)
+            .write_record(cells.iter().map(|cell| cell.as_bytes()))
             .expect("in-memory CSV write");
     }
 
@@ -106,6 +110,7 @@ impl ToCsv for ClientSales {
             "revenue",
             "orders",
             "average_order_value",
+            "clients",
         ];
         let mut table = Table::new(&header);
         for c in &self.clients {
@@ -116,21 +121,12 @@ impl ToCsv for ClientSales {
                 money(c.revenue),
                 c.orders.to_string(),
                 optional_money(c.average_order_value),
+                // A ranked client is one buying client; the total row counts them all.
+                "1".into(),
             ]);
         }
-        let t = &self.total;
-        let total = [
-            money(t.revenue),
-            t.orders.to_string(),
-            optional_money(t.average_order_value),
-        ];
-        table.row(
-            [
-                &["total".into(), String::new(), String::new()][..],
-                &total[..],
-            ]
-            .concat(),
-        );
+        let lead = ["total".to_string(), String::new(), String::new()];
+        table.row([&lead[..], &figures(&self.total)[..]].concat());
         table.finish()
     }
 }
@@ -179,5 +175,43 @@ impl ToCsv for Balances {
         let lead = ["total".to_string(), String::new()];
         table.row([&lead[..], &ageing(&self.total)[..]].concat());
         table.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::ToCsv;
+    use crate::money::Cents;
+    use crate::reports::calendar::DateRange;
+    use crate::reports::sales::{ProductRanking, ProductSales, RankedProduct};
+
+    #[test]
+    fn names_that_look_like_formulas_open_as_text() {
+        let day = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+        let product = |rank, sku: &str, name: &str, revenue| RankedProduct {
+            rank,
+            product_id: rank as i64,
+            sku: Some(sku.into()),
+            name: Some(name.into()),
+            quantity: -2,
+            revenue: Cents(revenue),
+            clients: 1,
+        };
+        let report = ProductSales {
+            range: DateRange::day(day),
+            ranked_by: ProductRanking::Revenue,
+            products: vec![
+                product(1, "@A1", "=HYPERLINK(\"http://x\")", 1250),
+                product(2, "-5", "+49 shop", -1250),
+            ],
+        };
+        assert_eq!(
+            report.to_csv(),
+            "rank,product_id,sku,name,quantity,revenue,clients\n\
+             1,1,'@A1,\"'=HYPERLINK(\"\"http://x\"\")\",-2,12.50,1\n\
+             2,2,-5,'+49 shop,-2,-12.50,1\n"
+        );
     }
 }

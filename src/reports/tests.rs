@@ -848,10 +848,10 @@ async fn csv_output_is_exact() {
     let clients = sales_by_client(&facts, months, 2, None);
     assert_eq!(
         clients.await.unwrap().to_csv(),
-        "rank,client_id,name,revenue,orders,average_order_value\n\
-         1,2,Beta,130.01,3,43.34\n\
-         2,1,Alpha,120.00,2,60.00\n\
-         total,,,350.56,9,38.95\n"
+        "rank,client_id,name,revenue,orders,average_order_value,clients\n\
+         1,2,Beta,130.01,3,43.34,1\n\
+         2,1,Alpha,120.00,2,60.00,1\n\
+         total,,,350.56,9,38.95,5\n"
     );
     let members = filter_of(&facts, &[2], &[]);
     let countries = sales_by_country(&facts, months, members.as_ref());
