@@ -4,8 +4,11 @@
 //! "30 days ago" is 30 calendar days before the local date of `as_of`, whatever daylight
 //! saving does in between.
 
+use std::ops::RangeInclusive;
+
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
 
 /// Days from 0001-01-01 (chrono's CE count) to 1970-01-01, the epoch of Arrow's `Date32`.
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
@@ -60,6 +63,71 @@ pub fn month_start(date: NaiveDate) -> NaiveDate {
     date.with_day(1).unwrap_or(date)
 }
 
+/// Years a date in a request may have: four digits, so every date prints as `YYYY-MM-DD`,
+/// and the period before a long range still lies in the common era.
+const REQUEST_YEARS: RangeInclusive<i32> = 1000..=9999;
+
+/// Reads a date a request names (a report's `from`, a widget's fixed dates): exactly
+/// `YYYY-MM-DD`, a real calendar day, in the years 1000 to 9999.
+///
+/// # Errors
+/// Any other text, quoted, with the expected form.
+pub fn parse_request_date(text: &str) -> Result<NaiveDate, String> {
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    match date.filter(|d| shaped && REQUEST_YEARS.contains(&d.year())) {
+        Some(date) => Ok(date),
+        None if shaped && date.is_none() => Err(format!("{text:?} is not a calendar day")),
+        None => Err(format!(
+            "{text:?} is not a date of the form YYYY-MM-DD, years 1000 to 9999"
+        )),
+    }
+}
+
+/// Reads an instant a request names (`as_of`, `now`): RFC 3339 with an offset.
+///
+/// # Errors
+/// Any other text, quoted, with an example and a hint for the two usual slips: a bare date,
+/// and a `+` offset left unescaped in a URL, which arrives as a space.
+pub fn parse_request_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    let hint = if parse_request_date(text).is_ok() {
+        format!("; for the start of that day in UTC write {text}T00:00:00Z")
+    } else if text.contains(' ') {
+        "; a + in a URL arrives as a space: write it as %2B".to_string()
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "{text:?} is not an RFC 3339 instant such as 2026-12-01T09:00:00Z{hint}"
+    ))
+}
+
+/// `#[serde(deserialize_with)]` for a date field read by [`parse_request_date`].
+pub fn deserialize_request_date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_request_date(&text).map_err(serde::de::Error::custom)
+}
+
+/// `#[serde(default, deserialize_with)]` for an optional instant read by
+/// [`parse_request_instant`].
+pub fn deserialize_request_instant<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    parse_request_instant(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +174,52 @@ mod tests {
         assert_eq!(to_date32(date("1970-01-01")), 0);
         assert_eq!(to_date32(date("2024-03-01")), 19783);
         assert_eq!(from_date32(19783), date("2024-03-01"));
+    }
+
+    #[test]
+    fn request_dates_are_exactly_yyyy_mm_dd() {
+        assert_eq!(parse_request_date("2024-02-29"), Ok(date("2024-02-29")));
+        assert_eq!(parse_request_date("9999-12-31"), Ok(date("9999-12-31")));
+        assert_eq!(
+            parse_request_date("2026-02-30"),
+            Err(r#""2026-02-30" is not a calendar day"#.into())
+        );
+        let shape = |text: &str| {
+            format!("{text:?} is not a date of the form YYYY-MM-DD, years 1000 to 9999")
+        };
+        for text in [
+            "2026-1-1",
+            "-0098-01-01",
+            "0999-12-31",
+            "",
+            "2026-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_request_date(text), Err(shape(text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn request_instants_are_rfc3339_and_slips_get_a_hint() {
+        assert_eq!(
+            parse_request_instant("2026-12-01T09:30:00+02:00").map(|at| at.to_rfc3339()),
+            Ok("2026-12-01T07:30:00+00:00".to_string())
+        );
+        let example = "is not an RFC 3339 instant such as 2026-12-01T09:00:00Z";
+        assert_eq!(
+            parse_request_instant("2026-12-01"),
+            Err(format!(
+                r#""2026-12-01" {example}; for the start of that day in UTC write 2026-12-01T00:00:00Z"#
+            ))
+        );
+        assert_eq!(
+            parse_request_instant("2026-12-01T09:30:00 02:00"),
+            Err(format!(
+                r#""2026-12-01T09:30:00 02:00" {example}; a + in a URL arrives as a space: write it as %2B"#
+            ))
+        );
+        assert_eq!(
+            parse_request_instant("soon"),
+            Err(format!(r#""soon" {example}"#))
+        );
     }
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::extract::{Path, Query};
 use super::{ApiError, AppState, blocking};
 use crate::service::ClientView;
+use crate::time::deserialize_request_instant;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/clients/{id}", get(client))
@@ -17,6 +18,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClientQuery {
+    #[serde(default, deserialize_with = "deserialize_request_instant")]
     as_of: Option<DateTime<Utc>>,
 }
 

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::extract::{Path, Query};
 use super::{ApiError, AppState, blocking};
 use crate::service::{HistoryChanges, HistoryEntry};
+use crate::time::{deserialize_request_instant, parse_request_instant};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
+    #[serde(default, deserialize_with = "deserialize_request_instant")]
     since: Option<DateTime<Utc>>,
 }
 
@@ -38,18 +40,7 @@ async fn changes(
     State(state): State<AppState>,
     Path((id, at)): Path<(i64, String)>,
 ) -> Result<JsonOut<HistoryChanges>, ApiError> {
-    let at = parse_instant(&at)?;
+    let at = parse_request_instant(&at).map_err(ApiError::BadRequest)?;
     let changes = blocking(&state, move |s| s.history_changes(id, at)).await?;
     Ok(JsonOut(changes))
-}
-
-/// An RFC 3339 instant from a path segment.
-fn parse_instant(text: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|at| at.with_timezone(&Utc))
-        .map_err(|e| {
-            ApiError::BadRequest(format!(
-                "{text:?} is not an RFC 3339 instant such as 2024-09-01T12:00:00Z: {e}"
-            ))
-        })
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::extract::Json;
 use super::{ApiError, AppState, blocking};
 use crate::service::Preview;
+use crate::time::deserialize_request_instant;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/segments/preview", post(preview))
@@ -19,7 +20,7 @@ pub fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct PreviewRequest {
     rule: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "deserialize_request_instant")]
     as_of: Option<DateTime<Utc>>,
 }
 

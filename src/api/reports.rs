@@ -22,6 +22,7 @@ use crate::reports::{
     self, DateRange, Granularity, ProductRanking, ReportError, ReportFacts, SegmentFilter, ToCsv,
     Widget,
 };
+use crate::time::{deserialize_request_date, deserialize_request_instant};
 
 /// Rows a ranking report returns when `top` is not given.
 const TOP_DEFAULT: usize = 10;
@@ -90,12 +91,22 @@ async fn scope(
 
 /// `1,2` as segment ids; empty or absent is none.
 fn segment_ids(parameter: &str, list: Option<&str>) -> Result<Vec<i64>, ApiError> {
-    let items = list.unwrap_or("").split(',').map(str::trim);
+    let list = list.unwrap_or("").trim();
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
     let parse = |item: &str| {
-        item.parse::<i64>()
-            .map_err(|_| ApiError::BadRequest(format!("{parameter}: {item:?} is not a segment id")))
+        let item = item.trim();
+        item.parse::<i64>().map_err(|_| {
+            let what = if item.is_empty() {
+                "an empty item".to_string()
+            } else {
+                format!("{item:?}, which is not a segment id")
+            };
+            ApiError::BadRequest(format!("{parameter}: {list:?} holds {what}"))
+        })
     };
-    items.filter(|item| !item.is_empty()).map(parse).collect()
+    list.split(',').map(parse).collect()
 }
 
 /// A report refused for its request is a 400 naming the value; anything else is ours.
@@ -114,7 +125,9 @@ fn range(from: NaiveDate, to: NaiveDate) -> Result<DateRange, ApiError> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SalesQuery {
+    #[serde(deserialize_with = "deserialize_request_date")]
     from: NaiveDate,
+    #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
     /// `day`, `week` (ISO) or `month` (the default).
     granularity: Option<Granularity>,
@@ -142,7 +155,9 @@ async fn sales(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProductQuery {
+    #[serde(deserialize_with = "deserialize_request_date")]
     from: NaiveDate,
+    #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
     top: Option<usize>,
     /// `revenue` (the default) or `quantity`.
@@ -171,7 +186,9 @@ async fn by_product(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClientQuery {
+    #[serde(deserialize_with = "deserialize_request_date")]
     from: NaiveDate,
+    #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
     top: Option<usize>,
     segments: Option<String>,
@@ -197,7 +214,9 @@ async fn by_client(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CountryQuery {
+    #[serde(deserialize_with = "deserialize_request_date")]
     from: NaiveDate,
+    #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
     segments: Option<String>,
     exclude: Option<String>,
@@ -221,6 +240,7 @@ async fn by_country(
 #[serde(deny_unknown_fields)]
 struct BalanceQuery {
     /// An RFC 3339 instant; now by default. Its local date is the ageing date.
+    #[serde(default, deserialize_with = "deserialize_request_instant")]
     as_of: Option<DateTime<Utc>>,
     top: Option<usize>,
     segments: Option<String>,
@@ -246,6 +266,7 @@ async fn balances(
 #[serde(deny_unknown_fields)]
 struct DashboardQuery {
     /// An RFC 3339 instant; now by default. Its local date is "today".
+    #[serde(default, deserialize_with = "deserialize_request_instant")]
     now: Option<DateTime<Utc>>,
 }
 
@@ -528,10 +549,37 @@ mod tests {
         let detail = "segment 9 in the report's include list does not exist";
         check_refused(&unknown, StatusCode::BAD_REQUEST, detail);
         let malformed = call(&app, "GET", &format!("{base}&exclude=1,x"), None).await;
+        let detail = "exclude: \"1,x\" holds \"x\", which is not a segment id";
+        check_refused(&malformed, StatusCode::BAD_REQUEST, detail);
+        let gap = call(&app, "GET", &format!("{base}&segments=1,,2"), None).await;
+        let detail = "segments: \"1,,2\" holds an empty item";
+        check_refused(&gap, StatusCode::BAD_REQUEST, detail);
+        let query = "Failed to deserialize query string";
+        let no_day = "/v1/reports/sales?from=2024-02-30&to=2024-03-31";
+        let detail = format!("{query}: from: \"2024-02-30\" is not a calendar day");
         check_refused(
-            &malformed,
+            &call(&app, "GET", no_day, None).await,
             StatusCode::BAD_REQUEST,
-            "exclude: \"x\" is not a segment id",
+            &detail,
+        );
+        let loose = "/v1/reports/sales?from=2024-01-01&to=2024-3-1";
+        let detail = format!(
+            "{query}: to: \"2024-3-1\" is not a date of the form YYYY-MM-DD, years 1000 to 9999"
+        );
+        check_refused(
+            &call(&app, "GET", loose, None).await,
+            StatusCode::BAD_REQUEST,
+            &detail,
+        );
+        let bare = "/v1/reports/balances?as_of=2024-06-01";
+        let detail = format!(
+            "{query}: as_of: \"2024-06-01\" is not an RFC 3339 instant such as \
+             2026-12-01T09:00:00Z; for the start of that day in UTC write 2024-06-01T00:00:00Z"
+        );
+        check_refused(
+            &call(&app, "GET", bare, None).await,
+            StatusCode::BAD_REQUEST,
+            &detail,
         );
         let backwards = "/v1/reports/sales?from=2024-06-01&to=2024-05-01";
         let detail = "date range 2024-06-01..2024-05-01 is empty: `from` is after `to`";
@@ -540,8 +588,8 @@ mod tests {
             StatusCode::BAD_REQUEST,
             detail,
         );
-        let everything = "/v1/reports/sales?from=0001-01-01&to=9999-12-31&granularity=day";
-        let detail = "date range 0001-01-01..9999-12-31 is longer than 36600 days";
+        let everything = "/v1/reports/sales?from=1000-01-01&to=9999-12-31&granularity=day";
+        let detail = "date range 1000-01-01..9999-12-31 is longer than 36600 days";
         check_refused(
             &call(&app, "GET", everything, None).await,
             StatusCode::BAD_REQUEST,
