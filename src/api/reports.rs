@@ -681,4 +681,23 @@ mod tests {
             json!([]),
         );
     }
+
+    #[tokio::test]
+    async fn a_period_of_the_wrong_type_is_an_invalid_body_not_malformed_json() {
+        let (app, _dir) = app().await;
+        let body = json!({"title": "T", "metric": "revenue", "period": 7});
+        let refused = call(&app, "POST", "/v1/dashboard/widgets", Some(body)).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.body["title"], "Invalid JSON body");
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("period: invalid type: integer `7`, expected one of \"last_7_days\""),
+            "{detail}"
+        );
+        check(
+            &call(&app, "GET", "/v1/dashboard/widgets", None).await,
+            StatusCode::OK,
+            json!([]),
+        );
+    }
 }

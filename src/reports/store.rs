@@ -76,6 +76,9 @@ impl NewWidget {
                 format!("is longer than {TITLE_CHARS_MAX} characters"),
             );
         }
+        if title.chars().any(char::is_control) {
+            return invalid("title", "must not hold control characters".into());
+        }
         if let WidgetPeriod::Fixed { from, to } = self.period {
             if from > to {
                 return invalid("period", format!("fixed from {from} is after to {to}"));
@@ -382,6 +385,63 @@ mod tests {
         assert_eq!(
             (parsed.segment_id, parsed.period),
             (None, WidgetPeriod::Last7Days)
+        );
+    }
+
+    #[test]
+    fn bad_periods_name_what_a_period_may_be() {
+        let refusal = |period: &str| {
+            let json = format!(r#"{{"title": "W", "metric": "revenue", "period": {period}}}"#);
+            let error = serde_json::from_str::<NewWidget>(&json).unwrap_err();
+            (error.classify(), error.to_string())
+        };
+        let expected = r#"one of "last_7_days", "last_30_days", "last_90_days", "month_to_date", "year_to_date", or {"fixed": {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}}"#;
+        let data = serde_json::error::Category::Data;
+        assert_eq!(
+            refusal("7"),
+            (
+                data,
+                format!("invalid type: integer `7`, expected {expected} at line 1 column 47")
+            )
+        );
+        assert_eq!(
+            refusal(r#""weekly""#),
+            (
+                data,
+                format!(
+                    r#"invalid value: string "weekly", expected {expected} at line 1 column 54"#
+                )
+            )
+        );
+        let at = |column| format!(" at line 1 column {column}");
+        let sibling = r#"{"fixed": {"from": "2024-01-01", "to": "2024-01-02"}, "x": 1}"#;
+        assert_eq!(
+            refusal(sibling),
+            (
+                data,
+                format!("`x` next to `fixed`; a period has one key{}", at(103))
+            )
+        );
+        let extra = r#"{"fixed": {"from": "2024-01-01", "to": "2024-01-02", "tz": "UTC"}}"#;
+        assert_eq!(
+            refusal(extra),
+            (
+                data,
+                format!("unknown field `tz`, expected `from` or `to`{}", at(103))
+            )
+        );
+        let loose = r#"{"fixed": {"from": "2024-1-01", "to": "2024-01-02"}}"#;
+        let shape = r#""2024-1-01" is not a date of the form YYYY-MM-DD, years 1000 to 9999"#;
+        assert_eq!(refusal(loose), (data, format!("{shape}{}", at(76))));
+    }
+
+    #[test]
+    fn titles_hold_no_control_characters() {
+        let conn = catalog();
+        let bell = insert_widget(&conn, &new_widget("a\u{7}b", None, WidgetPeriod::Last7Days));
+        assert_eq!(
+            bell.unwrap_err().to_string(),
+            "widget title: must not hold control characters"
         );
     }
 }

@@ -14,10 +14,12 @@
 //! caller reads at that moment, so they follow new facts and refreshed segments.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::calendar::DateRange;
 use super::error::{ReportError, Result};
@@ -26,7 +28,7 @@ use super::sales::{RangeAsk, range_sums};
 use super::views::ReportFacts;
 use crate::eval::SegmentLookup;
 use crate::money::Cents;
-use crate::time::{days_before, month_start, months_before, today};
+use crate::time::{days_before, deserialize_request_date, month_start, months_before, today};
 
 /// What a widget shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -36,8 +38,9 @@ pub enum Metric {
     OrderCount,
 }
 
-/// The dates a widget covers, relative to today or fixed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The dates a widget covers, relative to today or fixed. In JSON a name
+/// (`"last_30_days"`) or `{"fixed": {"from": "2024-01-01", "to": "2024-03-31"}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WidgetPeriod {
     #[serde(rename = "last_7_days")]
@@ -52,6 +55,74 @@ pub enum WidgetPeriod {
         from: NaiveDate,
         to: NaiveDate,
     },
+}
+
+/// The names of the relative periods, as JSON writes them.
+const NAMED_PERIODS: [(&str, WidgetPeriod); 5] = [
+    ("last_7_days", WidgetPeriod::Last7Days),
+    ("last_30_days", WidgetPeriod::Last30Days),
+    ("last_90_days", WidgetPeriod::Last90Days),
+    ("month_to_date", WidgetPeriod::MonthToDate),
+    ("year_to_date", WidgetPeriod::YearToDate),
+];
+
+/// Read by hand rather than derived: serde's derived enum reader answers a number or a
+/// `true` with a syntax error ("expected value"), and a body of valid JSON deserves a
+/// message naming what a period may be.
+impl<'de> Deserialize<'de> for WidgetPeriod {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<WidgetPeriod, D::Error> {
+        deserializer.deserialize_any(PeriodVisitor)
+    }
+}
+
+struct PeriodVisitor;
+
+impl<'de> Visitor<'de> for PeriodVisitor {
+    type Value = WidgetPeriod;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = NAMED_PERIODS
+            .iter()
+            .map(|(n, _)| format!("{n:?}"))
+            .collect();
+        write!(
+            f,
+            "one of {}, or {{\"fixed\": {{\"from\": \"YYYY-MM-DD\", \"to\": \"YYYY-MM-DD\"}}}}",
+            names.join(", ")
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<WidgetPeriod, E> {
+        let named = NAMED_PERIODS.iter().find(|(n, _)| *n == name);
+        named
+            .map(|(_, period)| *period)
+            .ok_or_else(|| E::invalid_value(Unexpected::Str(name), &self))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WidgetPeriod, A::Error> {
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(de::Error::invalid_length(0, &self));
+        };
+        if key != "fixed" {
+            return Err(de::Error::unknown_field(&key, &["fixed"]));
+        }
+        let FixedDates { from, to } = map.next_value()?;
+        if let Some(extra) = map.next_key::<String>()? {
+            let message = format!("`{extra}` next to `fixed`; a period has one key");
+            return Err(de::Error::custom(message));
+        }
+        Ok(WidgetPeriod::Fixed { from, to })
+    }
+}
+
+/// The dates of a fixed period.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixedDates {
+    #[serde(deserialize_with = "deserialize_request_date")]
+    from: NaiveDate,
+    #[serde(deserialize_with = "deserialize_request_date")]
+    to: NaiveDate,
 }
 
 impl WidgetPeriod {
