@@ -57,6 +57,14 @@ impl DateRange {
         (self.to - self.from).num_days() as u64 + 1
     }
 
+    /// The smallest range holding both: for scanning, so it may exceed [`RANGE_DAYS_MAX`].
+    pub fn hull(&self, other: DateRange) -> DateRange {
+        DateRange {
+            from: self.from.min(other.from),
+            to: self.to.max(other.to),
+        }
+    }
+
     /// The range of the same length that ends the day before this one starts.
     pub fn previous(&self) -> DateRange {
         let to = self.from - Days::new(1);

@@ -1,7 +1,6 @@
 //! Sales reports over a local date range: over time (by day, ISO week or month), by
 //! product, by client and by country, each restricted to a segment filter's clients.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt32Array};
@@ -19,7 +18,7 @@ use super::distinct::{client_set, distinct_clients, read_client_set};
 use super::error::{ReportError, Result};
 use super::filter::MemberMask;
 use super::label::label;
-use super::views::{ReportFacts, collect, column};
+use super::views::{DailyTotals, ReportFacts, collect, column};
 use crate::money::{Cents, div_round_half_away};
 
 /// The largest `top` a ranking report accepts.
@@ -179,10 +178,11 @@ pub(super) struct RangeAsk {
 /// Revenue and completed orders of every ask, in the order asked: [`totals`] without
 /// distinct clients, which widgets never show, for many scopes and ranges at once.
 ///
-/// Unfiltered asks are two lookups each in the daily running totals. The others are
-/// grouped by scope (masks are shared by pointer): each scope is one scan of the days its
-/// asks cover, through its `in_members` filter, summed per day, and the scopes' plans run
-/// together. A range's figure is the sum of its days, so ranges may overlap.
+/// Unfiltered asks are answered by the daily running totals. The others are grouped by
+/// scope (masks are shared by pointer): each scope is one scan of the days its asks cover,
+/// through its `in_members` filter, summed per day into running totals of its own, and the
+/// scopes' plans run together. A range's figure is the sum of its days, so ranges may
+/// overlap, and may together span more days than one range may hold.
 ///
 /// # Errors
 /// Only an internal fault running the query.
@@ -192,64 +192,55 @@ pub(super) async fn range_sums(
 ) -> Result<Vec<(Cents, u64)>> {
     let mut sums = vec![(Cents::ZERO, 0); asks.len()];
     // Each scope to scan once, with the asks it answers.
-    let mut scopes: Vec<(Option<Arc<MemberMask>>, Vec<usize>)> = Vec::new();
+    let mut scopes: Vec<(&Arc<MemberMask>, Vec<usize>)> = Vec::new();
     for (i, ask) in asks.iter().enumerate() {
-        if ask.mask.is_none()
-            && let Some(daily) = &facts.daily
-        {
-            sums[i] = daily.between(ask.range);
+        let Some(mask) = &ask.mask else {
+            sums[i] = facts.daily.between(ask.range);
             continue;
-        }
-        let same = |(scope, _): &(Option<Arc<MemberMask>>, Vec<usize>)| match (scope, &ask.mask) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
         };
-        match scopes.iter_mut().find(|scope| same(scope)) {
+        match scopes
+            .iter_mut()
+            .find(|(scope, _)| Arc::ptr_eq(scope, mask))
+        {
             Some((_, answered)) => answered.push(i),
-            None => scopes.push((ask.mask.clone(), vec![i])),
+            None => scopes.push((mask, vec![i])),
         }
     }
     let scans = scopes.iter().map(|(mask, answered)| {
         let days = disjoint(answered.iter().map(|i| asks[*i].range));
-        daily_sums(facts, mask.as_ref(), days)
+        daily_sums(facts, mask, days)
     });
     let by_day = try_join_all(scans).await?;
-    for ((_, answered), days) in scopes.iter().zip(&by_day) {
+    for ((_, answered), daily) in scopes.iter().zip(&by_day) {
         for i in answered {
-            let (from, to) = asks[*i].range.date32();
-            let (revenue, orders) = days
-                .range(from..=to)
-                .fold((0, 0), |(r, o), (_, (revenue, orders))| {
-                    (r + revenue, o + orders)
-                });
-            sums[*i] = (Cents(revenue), orders);
+            sums[*i] = daily.between(asks[*i].range);
         }
     }
     Ok(sums)
 }
 
-/// Revenue and orders of `mask`'s clients per day with orders, over the days of `ranges`.
+/// Revenue and orders of `mask`'s clients per day, over the days of `ranges`.
 async fn daily_sums(
     facts: &ReportFacts,
-    mask: Option<&Arc<MemberMask>>,
+    mask: &Arc<MemberMask>,
     ranges: Vec<DateRange>,
-) -> Result<BTreeMap<i32, (i64, u64)>> {
+) -> Result<DailyTotals> {
     let aggregates = vec![
         sum(col(column::REVENUE_CENTS)).alias("revenue"),
         count_all().alias("orders"),
     ];
     let frame = facts
-        .scan_ranges(&facts.orders, &ranges, mask)?
+        .scan_ranges(&facts.orders, &ranges, Some(mask))?
         .aggregate(vec![col(column::DAY)], aggregates)?;
-    let mut days = BTreeMap::new();
+    let mut rows = Vec::new();
     for (batch, row) in each_row(&collect(frame).await?) {
         let day = batch.column(0).as_primitive::<Date32Type>().value(row);
         let revenue = int64_or_zero(batch.column(1).as_primitive(), row);
         let orders = int64_or_zero(batch.column(2).as_primitive(), row);
-        days.insert(day, (revenue, orders as u64));
+        rows.push((day, revenue, orders as u64));
     }
-    Ok(days)
+    rows.sort_unstable_by_key(|(day, _, _)| *day);
+    Ok(DailyTotals::from_sorted(rows))
 }
 
 /// The days of `ranges` as ranges that neither overlap nor touch, in date order.
@@ -260,9 +251,7 @@ fn disjoint(ranges: impl Iterator<Item = DateRange>) -> Vec<DateRange> {
     for range in sorted {
         match merged.last_mut() {
             Some(last) if range.from() <= last.to().succ_opt().unwrap_or(NaiveDate::MAX) => {
-                if range.to() > last.to() {
-                    *last = DateRange::new(last.from(), range.to()).unwrap_or(*last);
-                }
+                *last = last.hull(range);
             }
             _ => merged.push(range),
         }

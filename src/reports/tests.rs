@@ -812,6 +812,43 @@ async fn overlapping_ranges_of_several_segments_in_one_scan_equal_separate_scans
     }
 }
 
+#[test]
+fn daily_totals_add_the_days_of_a_range() {
+    // Days 10 and 20 after the epoch: 1970-01-11 and 1970-01-21.
+    let rows = [(10, 100, 1), (10, 50, 1), (20, 7, 2)];
+    let daily = super::views::DailyTotals::from_sorted(rows);
+    let between = |from, to| daily.between(range(from, to));
+    assert_eq!(between("1970-01-11", "1970-01-21"), (Cents(157), 4));
+    assert_eq!(between("1970-01-11", "1970-01-11"), (Cents(150), 2));
+    assert_eq!(between("1970-01-12", "1970-01-20"), (Cents::ZERO, 0));
+    assert_eq!(between("1970-01-21", "2060-01-01"), (Cents(7), 2));
+    assert_eq!(between("1900-01-01", "1970-01-10"), (Cents::ZERO, 0));
+}
+
+#[tokio::test]
+async fn touching_ranges_longer_together_than_a_range_may_be_are_both_scanned() {
+    let facts = report_facts(shop(), "Europe/Berlin").await;
+    let mask = facts.mask(filter_of(&facts, &[1, 2], &[]).as_ref());
+    // 36,524 days, then 9,132: one scan covers 45,656 days.
+    let ranges = [
+        range("1900-01-01", "1999-12-31"),
+        range("2000-01-01", "2024-12-31"),
+    ];
+    let asks: Vec<_> = ranges
+        .iter()
+        .map(|range| sales::RangeAsk {
+            mask: mask.clone(),
+            range: *range,
+        })
+        .collect();
+    let sums = sales::range_sums(&facts, &asks).await.unwrap();
+    let later = sales::totals(&facts, ranges[1], mask.as_ref())
+        .await
+        .unwrap();
+    assert!(later.orders > 0);
+    assert_eq!(sums, vec![(Cents::ZERO, 0), (later.revenue, later.orders)]);
+}
+
 #[tokio::test]
 async fn csv_output_is_exact() {
     let facts = report_facts(shop(), "Europe/Berlin").await;

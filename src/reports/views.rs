@@ -57,9 +57,8 @@ pub struct ReportFacts {
     /// Invoices not void with a balance other than zero.
     pub(super) invoices: RecordBatch,
     pub(super) countries: Countries,
-    /// Running totals of every completed order by day, for unfiltered widgets; none when
-    /// the orders span more days than is worth a table.
-    pub(super) daily: Option<DailyTotals>,
+    /// Running totals of every completed order by day, for unfiltered widgets.
+    pub(super) daily: DailyTotals,
     /// SKU and name by product id; a product that left the catalog has none.
     pub(super) products: HashMap<i64, (String, String)>,
 }
@@ -208,56 +207,56 @@ fn batches(slice: &RecordBatch) -> Vec<RecordBatch> {
         .collect()
 }
 
-/// Days past which [`DailyTotals`] are not kept: 300 years.
-const DAILY_DAYS_MAX: usize = 110_000;
-
-/// Revenue and order counts of every completed order summed day by day, so the totals of
-/// any range without a filter are two subtractions.
+/// Revenue and order counts summed day by day, so the figures of any range are two binary
+/// searches and a subtraction. Only days with orders are kept: a sparse history costs what
+/// it holds, whatever its span.
 pub(super) struct DailyTotals {
-    first_day: i32,
-    /// `revenue[i]`: revenue of the days before `first_day + i`; one entry past the last.
+    /// Days with completed orders, ascending, each once.
+    days: Vec<i32>,
+    /// `revenue[i]`: revenue of the days `days[..i]`; one entry more than `days`.
     revenue: Vec<i64>,
     orders: Vec<u64>,
 }
 
 impl DailyTotals {
-    fn of(orders: &DayTable) -> Option<DailyTotals> {
-        let days = orders.days();
-        let (first_day, last_day) = match (days.first(), days.last()) {
-            (Some(first), Some(last)) => (*first, *last),
-            _ => (0, -1),
-        };
-        let span = usize::try_from(i64::from(last_day) - i64::from(first_day) + 1).ok()?;
-        if span > DAILY_DAYS_MAX {
-            return None;
-        }
-        let revenue = orders.batch.column_by_name(column::REVENUE_CENTS)?;
-        let revenue = revenue.as_primitive::<Int64Type>().values();
+    /// The totals of `(day, revenue, orders)` rows in ascending day order; rows of the same
+    /// day add up.
+    pub(super) fn from_sorted(rows: impl IntoIterator<Item = (i32, i64, u64)>) -> DailyTotals {
         let mut totals = DailyTotals {
-            first_day,
-            revenue: vec![0; span + 1],
-            orders: vec![0; span + 1],
+            days: Vec::new(),
+            revenue: vec![0],
+            orders: vec![0],
         };
-        for (day, cents) in days.iter().zip(revenue.iter()) {
-            let next = (day - first_day) as usize + 1;
-            totals.revenue[next] += cents;
-            totals.orders[next] += 1;
+        for (day, revenue, orders) in rows {
+            if totals.days.last() != Some(&day) {
+                totals.days.push(day);
+                totals.revenue.push(*totals.revenue.last().unwrap_or(&0));
+                totals.orders.push(*totals.orders.last().unwrap_or(&0));
+            }
+            *totals
+                .revenue
+                .last_mut()
+                .expect("one entry per day and one more") += revenue;
+            *totals
+                .orders
+                .last_mut()
+                .expect("one entry per day and one more") += orders;
         }
-        for i in 1..=span {
-            totals.revenue[i] += totals.revenue[i - 1];
-            totals.orders[i] += totals.orders[i - 1];
-        }
-        Some(totals)
+        totals
+    }
+
+    /// The totals of a view sorted by day, one order per row.
+    fn of(orders: &DayTable) -> DailyTotals {
+        let revenue = column_of(&orders.batch, column::REVENUE_CENTS).as_primitive::<Int64Type>();
+        let rows = orders.days().iter().zip(revenue.values());
+        DailyTotals::from_sorted(rows.map(|(day, cents)| (*day, *cents, 1)))
     }
 
     /// Revenue and orders of the days of `range`.
     pub(super) fn between(&self, range: DateRange) -> (Cents, u64) {
         let (from, to) = range.date32();
-        let index = |day: i32| {
-            let offset = i64::from(day) - i64::from(self.first_day);
-            offset.clamp(0, self.revenue.len() as i64 - 1) as usize
-        };
-        let (start, end) = (index(from), index(to.saturating_add(1)));
+        let start = self.days.partition_point(|day| *day < from);
+        let end = self.days.partition_point(|day| *day <= to);
         let revenue = self.revenue[end] - self.revenue[start];
         (Cents(revenue), self.orders[end] - self.orders[start])
     }
