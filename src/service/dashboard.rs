@@ -2,9 +2,10 @@
 //!
 //! A dashboard's values depend only on the published state (facts and memberships, swapped
 //! as a whole by every reload, refresh and segment delete), the widgets and today's local
-//! date. The last answer is kept with those three; while they are the same it is answered
+//! date. Answers are kept with those three; while they are the same an answer is sent
 //! again as is, already encoded, so a dashboard polled by many users costs one computation
-//! per change, not one per request.
+//! per change, not one per request. A few days are kept side by side, so a request for
+//! another day (`?now=`) does not evict today's answer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
@@ -28,11 +29,10 @@ pub struct Dashboard {
     pub widgets: Vec<WidgetValue>,
 }
 
-/// A dashboard and its JSON encoding, answered as long as nothing it depends on changed.
+/// A dashboard encoded once as JSON, answered as long as nothing it depends on changed.
 #[derive(Debug)]
 pub struct DashboardAnswer {
-    pub dashboard: Dashboard,
-    /// `dashboard` as JSON, encoded once.
+    /// A [`Dashboard`] as JSON.
     pub json: Bytes,
     /// What the values were computed from. Weak, so an old state is freed at its swap and
     /// not kept alive until the next dashboard request; the allocation stays until this
@@ -50,12 +50,16 @@ impl DashboardAnswer {
     }
 }
 
-/// The last dashboard answered, and what invalidates it.
+/// Days of answers kept for one state and widget set.
+const DAYS_KEPT: usize = 4;
+
+/// The dashboards answered lately, and what invalidates them.
 #[derive(Debug, Default)]
 pub(super) struct DashboardCache {
     /// Bumped after every widget change commits, before the change is answered.
     widgets_version: AtomicU64,
-    last: RwLock<Option<Arc<DashboardAnswer>>>,
+    /// At most [`DAYS_KEPT`] answers, each of a different day.
+    answers: RwLock<Vec<Arc<DashboardAnswer>>>,
     /// Held while computing, so the requests that arrive after a change wait for one
     /// computation instead of each running their own.
     computing: tokio::sync::Mutex<()>,
@@ -68,14 +72,34 @@ impl DashboardCache {
         widgets_version: u64,
         today: NaiveDate,
     ) -> Option<Arc<DashboardAnswer>> {
-        let last = self.last.read().unwrap_or_else(PoisonError::into_inner);
-        let answer = last.as_ref()?;
-        answer
-            .answers(state, widgets_version, today)
-            .then(|| Arc::clone(answer))
+        let answers = self.answers.read().unwrap_or_else(PoisonError::into_inner);
+        let answer = answers
+            .iter()
+            .find(|answer| answer.answers(state, widgets_version, today))?;
+        Some(Arc::clone(answer))
     }
 
-    fn changed(&self) {
+    /// Keeps `answer`, dropping answers of other states or widget sets and, past
+    /// [`DAYS_KEPT`], the one whose day is farthest from `current_day` (the real today), so
+    /// the answer most users ask for stays.
+    fn keep(&self, answer: Arc<DashboardAnswer>, current_day: NaiveDate) {
+        let mut answers = self.answers.write().unwrap_or_else(PoisonError::into_inner);
+        answers.retain(|kept| {
+            std::ptr::eq(kept.state.as_ptr(), answer.state.as_ptr())
+                && kept.widgets_version == answer.widgets_version
+                && kept.today != answer.today
+        });
+        if answers.len() >= DAYS_KEPT {
+            let distance = |kept: &Arc<DashboardAnswer>| (kept.today - current_day).abs();
+            let farthest = (0..answers.len()).max_by_key(|i| distance(&answers[*i]));
+            if let Some(i) = farthest {
+                answers.swap_remove(i);
+            }
+        }
+        answers.push(answer);
+    }
+
+    fn note_widgets_changed(&self) {
         self.widgets_version.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -89,13 +113,19 @@ impl Service {
         let cache = &self.dashboard;
         // The version is read before the widgets are, so a change racing this request is
         // seen by the next one.
-        let widgets_version = cache.widgets_version.load(Ordering::SeqCst);
-        let state = self.state();
-        let today = crate::time::today(now, state.snapshot.tz);
+        let key = || {
+            let widgets_version = cache.widgets_version.load(Ordering::SeqCst);
+            let state = self.state();
+            let today = crate::time::today(now, state.snapshot.tz);
+            (widgets_version, state, today)
+        };
+        let (widgets_version, state, today) = key();
         if let Some(answer) = cache.fresh(&state, widgets_version, today) {
             return Ok(answer);
         }
         let _turn = cache.computing.lock().await;
+        // Read again: what changed while this request waited is what it must answer.
+        let (widgets_version, state, today) = key();
         if let Some(answer) = cache.fresh(&state, widgets_version, today) {
             return Ok(answer);
         }
@@ -108,14 +138,13 @@ impl Service {
         };
         let json = serde_json::to_vec(&dashboard).map_err(ServiceError::internal)?;
         let answer = Arc::new(DashboardAnswer {
-            dashboard,
             json: Bytes::from(json),
             state: Arc::downgrade(&state),
             widgets_version,
             today,
         });
-        let mut last = cache.last.write().unwrap_or_else(PoisonError::into_inner);
-        *last = Some(Arc::clone(&answer));
+        let current_day = crate::time::today(Utc::now(), state.snapshot.tz);
+        cache.keep(Arc::clone(&answer), current_day);
         Ok(answer)
     }
 
@@ -127,6 +156,8 @@ impl Service {
         self.widget_read(store::widgets)
     }
 
+    /// The widget `id`.
+    ///
     /// # Errors
     /// [`ServiceError::NotFound`], or a catalog fault.
     pub fn widget(&self, id: i64) -> Result<Widget> {
@@ -151,15 +182,17 @@ impl Service {
             Ok(store::insert_widget(tx, new).map_err(store_refused))
         });
         let widget = inserted??;
-        self.dashboard.changed();
+        self.dashboard.note_widgets_changed();
         Ok(widget)
     }
 
+    /// Deletes the widget `id`.
+    ///
     /// # Errors
     /// [`ServiceError::NotFound`], or a catalog fault.
     pub fn delete_widget(&self, id: i64) -> Result<()> {
         self.widget_write(|conn| store::delete_widget(conn, id))?;
-        self.dashboard.changed();
+        self.dashboard.note_widgets_changed();
         Ok(())
     }
 
