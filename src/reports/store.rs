@@ -79,13 +79,10 @@ impl NewWidget {
         if title.chars().any(char::is_control) {
             return invalid("title", "must not hold control characters".into());
         }
-        if let WidgetPeriod::Fixed { from, to } = self.period {
-            if from > to {
-                return invalid("period", format!("fixed from {from} is after to {to}"));
-            }
-            if let Err(error) = DateRange::new(from, to) {
-                return invalid("period", format!("fixed {error}"));
-            }
+        if let WidgetPeriod::Fixed { from, to } = self.period
+            && let Err(error) = DateRange::new(from, to)
+        {
+            return invalid("period", format!("fixed {error}"));
         }
         Ok(NewWidget {
             title,
@@ -336,7 +333,7 @@ mod tests {
         let backwards = insert_widget(&conn, &new_widget("Q", None, backwards));
         assert_eq!(
             backwards.unwrap_err().to_string(),
-            "widget period: fixed from 2024-02-01 is after to 2024-01-01"
+            "widget period: fixed date range 2024-02-01..2024-01-01 is empty: `from` is after `to`"
         );
         let ages = WidgetPeriod::Fixed {
             from: date("1900-01-01"),

@@ -10,8 +10,9 @@
 //!   ends on 28 February).
 //! - `fixed`: the given dates; before it, as many days ending the day before `from`.
 //!
-//! Values are computed on every call from the snapshot's views and the memberships the
-//! caller reads at that moment, so they follow new facts and refreshed segments.
+//! [`widget_values`] computes from the snapshot's views and the memberships the caller
+//! passes, so values follow new facts and refreshed segments; `service::dashboard` keeps
+//! the answer until one of those changes.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -129,7 +130,9 @@ impl WidgetPeriod {
     /// The current range and the one before it, for the local date `today`.
     ///
     /// # Errors
-    /// [`ReportError::EmptyRange`] for fixed dates whose `from` is after `to`.
+    /// [`ReportError::EmptyRange`] for fixed dates whose `from` is after `to`, and
+    /// [`ReportError::RangeTooLong`] for fixed dates too far apart (refused when stored,
+    /// so only a hand-edited catalog holds them).
     pub fn ranges(&self, today: NaiveDate) -> Result<(DateRange, DateRange)> {
         let last = |days: u32| DateRange::new(days_before(today, days - 1), today);
         let current = match *self {

@@ -83,8 +83,10 @@ impl Service {
 pub(super) async fn load_views(dir: &Path, tz: Option<Tz>) -> Result<Arc<ReportFacts>> {
     let snapshot = load_snapshot(dir, tz).await?;
     let built = tokio::task::spawn_blocking(move || ReportFacts::build(snapshot)).await;
-    let reports = built.map_err(|e| ServiceError::internal(format!("report views: {e}")))?;
-    let reports = reports.map_err(|e| ServiceError::internal(format!("report views: {e}")))?;
+    let failed = |e: &dyn std::fmt::Display| {
+        ServiceError::internal(format!("report views of {}: {e}", dir.display()))
+    };
+    let reports = built.map_err(|e| failed(&e))?.map_err(|e| failed(&e))?;
     Ok(Arc::new(reports))
 }
 
