@@ -9,11 +9,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::r#gen::{GenOptions, GenSummary, generate};
 
+/// The most clients `gen` writes: about a billion orders, far past what one machine loads.
+const CLIENTS_MAX: u64 = 50_000_000;
+
 /// Generate a synthetic tenant: clients, orders, order lines, invoices and products.
 #[derive(Debug, clap::Args)]
 pub struct GenArgs {
-    /// Number of clients.
-    #[arg(long)]
+    /// Number of clients, 1 to 50 million.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=CLIENTS_MAX))]
     pub clients: u64,
     /// Tenant folder to write.
     #[arg(long)]
@@ -27,8 +30,8 @@ pub struct GenArgs {
     /// Replace the tenant data already in --out.
     #[arg(long)]
     pub force: bool,
-    /// Orders per part file of orders/ and order_lines/.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Orders per part file of orders/ and order_lines/, at least 1.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub orders_per_part: u64,
     /// Worker threads (default: one per core); the output does not depend on it.
     #[arg(long)]
@@ -39,7 +42,7 @@ pub struct GenArgs {
 pub fn run(args: GenArgs) -> ExitCode {
     let now = args.now.unwrap_or_else(|| Utc::now().date_naive());
     let mut options = GenOptions::new(args.clients, args.seed, now);
-    options.orders_per_part = args.orders_per_part.max(1);
+    options.orders_per_part = args.orders_per_part;
     options.threads = args.threads.unwrap_or(options.threads).max(1);
 
     let bar = progress_bar(args.clients);
@@ -78,4 +81,37 @@ fn report(summary: &GenSummary, args: &GenArgs, now: NaiveDate) -> ExitCode {
     // A closed stdout (a pipe to `head`) is no failure of the generation.
     let _ = writeln!(std::io::stdout().lock(), "{text}");
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::GenArgs;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        r#gen: GenArgs,
+    }
+
+    fn refusal(args: &[&str]) -> String {
+        let args = [&["segments", "--out", "/tmp/x"][..], args].concat();
+        Cli::try_parse_from(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn counts_outside_their_bounds_are_refused_before_any_work() {
+        let too_many = refusal(&["--clients", "99999999999999"]);
+        assert!(
+            too_many.contains("99999999999999 is not in 1..=50000000"),
+            "{too_many}"
+        );
+        let none = refusal(&["--clients", "0"]);
+        assert!(none.contains("0 is not in 1..=50000000"), "{none}");
+        let empty_parts = refusal(&["--clients", "10", "--orders-per-part", "0"]);
+        assert!(empty_parts.contains("0 is not in 1.."), "{empty_parts}");
+        let ok = Cli::try_parse_from(["segments", "--out", "/tmp/x", "--clients", "200"]);
+        assert_eq!(ok.unwrap().r#gen.clients, 200);
+    }
 }
