@@ -220,6 +220,28 @@ async fn segments_are_created_read_changed_and_deleted() {
         StatusCode::OK,
         json!({"description": null, "rule_version": 2}),
     );
+    for field in ["name", "rule", "kind"] {
+        let null = call(
+            &app,
+            "PATCH",
+            "/v1/segments/2",
+            Some(json!({ field: null })),
+        )
+        .await;
+        let prefix = "Failed to deserialize the JSON body into the target type";
+        check_problem(
+            &null,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid JSON body",
+            &format!("{prefix}: {field}: may be left out but not null at line 1 column 13"),
+        );
+    }
+    let kept = call(&app, "GET", "/v1/segments/2", None).await;
+    check(
+        &kept,
+        StatusCode::OK,
+        json!({"name": "US", "rule_version": 2}),
+    );
 
     let deleted = call(&app, "DELETE", "/v1/segments/1", None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);

@@ -30,20 +30,21 @@ pub struct NewSegment {
     pub tier: Option<String>,
 }
 
-/// Changes to a segment: an absent field stays as it is; `null` clears an optional one.
+/// Changes to a segment: an absent field stays as it is; `null` clears an optional one and
+/// is refused for a required one (`name`, `kind`, `rule`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentPatch {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     pub description: Option<Option<String>>,
     #[serde(default, alias = "color", deserialize_with = "present")]
     pub colour: Option<Option<String>>,
     /// Accepted only when it repeats the segment's kind: a kind never changes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub kind: Option<SegmentKind>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub rule: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "present")]
     pub tier: Option<Option<String>>,
@@ -56,6 +57,22 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A field that may be absent but never `null`: `null` reaches `T`, which refuses it (a
+/// rule, read as any JSON value, refuses it by hand).
+fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    if value.is_null() {
+        return Err(serde::de::Error::custom("may be left out but not null"));
+    }
+    T::deserialize(value)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// A segment with its current size and last refresh.
