@@ -64,7 +64,16 @@ impl Cents {
     /// # Errors
     /// As [`Cents::parse`].
     pub fn from_json_number(number: &serde_json::Number) -> Result<Cents, MoneyError> {
-        Cents::parse(&number.to_string())
+        let text = number.to_string();
+        if !text.contains(['e', 'E']) {
+            return Cents::parse(&text);
+        }
+        // serde_json writes very large and very small floats with an exponent.
+        let value = number.as_f64().unwrap_or(f64::INFINITY);
+        if value.abs() >= 1e17 {
+            return Err(MoneyError::Overflow(text));
+        }
+        Cents::parse(&format!("{value}"))
     }
 
     /// Converts an Arrow decimal value of the given scale, refusing lost precision.
@@ -170,6 +179,20 @@ mod tests {
         check("", Err(MoneyError::NotANumber("".into())));
         check(".", Err(MoneyError::NotANumber(".".into())));
         check("1e3", Err(MoneyError::NotANumber("1e3".into())));
+    }
+
+    #[test]
+    fn json_numbers_too_large_are_out_of_range_not_malformed() {
+        let number = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
+        let read = |text: &str| Cents::from_json_number(&number(text));
+        assert_eq!(read("12.5"), Ok(Cents(1_250)));
+        assert_eq!(read("1.5e2"), Ok(Cents(15_000)));
+        let huge = Err(MoneyError::Overflow("1e+23".into()));
+        assert_eq!(read("99999999999999999999999"), huge);
+        assert_eq!(
+            read("1e-7"),
+            Err(MoneyError::TooPrecise("0.0000001".into()))
+        );
     }
 
     #[test]

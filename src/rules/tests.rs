@@ -155,6 +155,12 @@ fn errors_name_the_json_path() {
         "$.all[1].any[0].value",
         "a string",
     );
+    let huge: serde_json::Value = serde_json::from_str("99999999999999999999999").unwrap();
+    check_error(
+        rule(cond("total_revenue", "gt", huge)),
+        "$.all[1].any[0].value",
+        "expected an amount of at most 92233720368547758.07 either way",
+    );
     check_error(
         rule(cond("created_at", "on", json!("2024-02-30"))),
         "$.all[1].any[0].value",

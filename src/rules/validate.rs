@@ -394,6 +394,7 @@ impl<'a> ValueReader<'a> {
     }
 
     fn money(&self) -> Result<Cents, RuleError> {
+        const AMOUNT_IN_RANGE: &str = "an amount of at most 92233720368547758.07 either way";
         let parsed = match self.value {
             Some(Value::Number(n)) => Cents::from_json_number(n),
             Some(Value::String(s)) => Cents::parse(s),
@@ -404,9 +405,8 @@ impl<'a> ValueReader<'a> {
                 path: self.path.clone(),
                 value,
             },
-            MoneyError::NotANumber(_) | MoneyError::Overflow(_) => {
-                self.wrong("an amount as a decimal string or number")
-            }
+            MoneyError::NotANumber(_) => self.wrong("an amount as a decimal string or number"),
+            MoneyError::Overflow(_) => self.wrong(AMOUNT_IN_RANGE),
         })
     }
 

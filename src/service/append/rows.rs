@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::facts::builder::{ClientRow, CustomValue, InvoiceRow, LineRow, OrderRow};
 use crate::facts::schema::INVOICE_STATUSES;
 use crate::facts::{CustomField, CustomKind, OrderStatus};
-use crate::money::Cents;
+use crate::money::{Cents, MoneyError};
 use crate::service::error::{Result, ServiceError};
 
 const CLIENT_FIELDS: [&str; 10] = [
@@ -130,12 +130,18 @@ impl<'a> Fields<'a> {
     }
 
     fn opt_money(&self, field: &str) -> Result<Option<i64>> {
-        self.opt(field, MONEY, |v| parse_money(v).map(|c| c.0))
+        match self.get(field).map(parse_money) {
+            None => Ok(None),
+            Some(Ok(cents)) => Ok(Some(cents.0)),
+            Some(Err(MoneyError::Overflow(_))) => Err(self.error(field, MONEY_IN_RANGE)),
+            Some(Err(_)) => Err(self.error(field, MONEY)),
+        }
     }
 }
 
 const INSTANT: &str = "an RFC 3339 instant or a date \"YYYY-MM-DD\"";
 const MONEY: &str = "a decimal amount with at most 2 decimal places";
+const MONEY_IN_RANGE: &str = "an amount of at most 92233720368547758.07 either way";
 
 fn kind(value: &Value) -> String {
     match value {
@@ -164,11 +170,11 @@ fn parse_instant(text: &str) -> Option<i64> {
     Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros())
 }
 
-fn parse_money(value: &Value) -> Option<Cents> {
+fn parse_money(value: &Value) -> Result<Cents, MoneyError> {
     match value {
-        Value::String(text) => Cents::parse(text).ok(),
-        Value::Number(number) => Cents::from_json_number(number).ok(),
-        _ => None,
+        Value::String(text) => Cents::parse(text),
+        Value::Number(number) => Cents::from_json_number(number),
+        other => Err(MoneyError::NotANumber(other.to_string())),
     }
 }
 

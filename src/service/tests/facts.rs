@@ -176,6 +176,11 @@ fn bad_appends() -> Vec<(AppendTable, Vec<Value>, &'static str)> {
         ),
         (
             Orders,
+            order(json!({"total": "99999999999999999999999999999999999.00"})),
+            "rows[0].total: expected an amount of at most 92233720368547758.07 either way, found the string \"99999999999999999999999999999999999.00\"",
+        ),
+        (
+            Orders,
             order(json!({"order_id": 1})),
             "rows[0].order_id: 1 exists already; appends only add new rows",
         ),
