@@ -106,7 +106,8 @@ fn assign(state: &TenantState, order: &[TieredSegment]) -> TierAssignment {
 }
 
 /// Maps a pricing refusal onto the service's errors: unknown updates 404, a second revert
-/// 409, store faults 500, everything else the request's to fix (422).
+/// or one under a later update 409, store faults 500, everything else the request's to fix
+/// (422).
 fn refused(error: PricingError) -> ServiceError {
     if error.is_internal() {
         return ServiceError::internal(error);
@@ -116,7 +117,9 @@ fn refused(error: PricingError) -> ServiceError {
             what: "price update",
             id: update_id,
         },
-        PricingError::AlreadyReverted { .. } => ServiceError::Conflict(error.to_string()),
+        PricingError::AlreadyReverted { .. } | PricingError::LaterUpdateInForce { .. } => {
+            ServiceError::Conflict(error.to_string())
+        }
         other => ServiceError::Invalid(other.to_string()),
     }
 }
@@ -352,7 +355,8 @@ async fn list_updates(
 }
 
 /// `POST /v1/price-updates/{id}/revert`: removes the update's overrides, restoring the
-/// prices before it. 404 for an unknown update, 409 for one already reverted.
+/// prices before it. 404 for an unknown update, 409 for one already reverted or while a
+/// later update still overrides some of its prices.
 async fn revert(
     State(state): State<AppState>,
     Path(update_id): Path<i64>,
@@ -672,5 +676,111 @@ mod tests {
         let bad = json!({"products": {"ids": [5]}, "change": {"set": "1.00"}, "dry_run": true});
         let answer = call(&app, "POST", uri, Some(bad)).await;
         refused_naming(&answer, StatusCode::UNPROCESSABLE_ENTITY, "id 5");
+    }
+
+    #[tokio::test]
+    async fn a_revert_under_a_later_update_is_refused_until_that_one_is_reverted() {
+        let (app, _dir) = app().await;
+        let line = json!([{"sku": "SKU-1", "quantity": 1}]);
+        let unit_price = |body: &Value| {
+            let line = &body["lines"][0];
+            (line["unit_price"].clone(), line["source"].clone())
+        };
+        let prices = async || {
+            let mut found = Vec::new();
+            for client in [1, 2, 3] {
+                found.push(unit_price(&quote(&app, client, line.clone()).await.1));
+            }
+            found
+        };
+        let before = prices().await;
+        assert_eq!(
+            before,
+            [
+                (json!("8.50"), json!("tier")),
+                (json!("8.50"), json!("tier")),
+                (json!("10.00"), json!("retail_fallback")),
+            ]
+        );
+
+        // Segment 1 (clients 1, 2) +1000 %: 8.50 -> 93.50. Then segment 2 (clients 2, 3)
+        // -10 %: client 2 93.50 -> 84.15, client 3 10.00 -> 9.00.
+        let rise = json!({"products": {"skus": ["SKU-1"]}, "change": {"percent": "1000"}});
+        let cut = json!({"products": {"skus": ["SKU-1"]}, "change": {"percent": "-10"}});
+        let (status, body) = call(&app, "POST", "/v1/segments/1/price-updates", Some(rise)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = call(&app, "POST", "/v1/segments/2/price-updates", Some(cut)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let stacked = [
+            (json!("93.50"), json!("override")),
+            (json!("84.15"), json!("override")),
+            (json!("9.00"), json!("override")),
+        ];
+        assert_eq!(prices().await, stacked);
+
+        let (status, body) = call(&app, "POST", "/v1/price-updates/1/revert", None).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(
+            body["detail"],
+            "price update 1 cannot be reverted while later updates 2 override the same \
+             prices; revert them first"
+        );
+        assert_eq!(prices().await, stacked, "a refused revert changes no price");
+        let (_, list) = call(&app, "GET", "/v1/price-updates", None).await;
+        let reverted: Vec<_> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| &u["reverted_at"])
+            .collect();
+        assert_eq!(reverted, [&Value::Null, &Value::Null]);
+
+        // Newest first: back to 93.50 for client 2, then to the prices from before.
+        let (status, _) = call(&app, "POST", "/v1/price-updates/2/revert", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, body) = quote(&app, 2, line.clone()).await;
+        assert_eq!(unit_price(&body), (json!("93.50"), json!("override")));
+        let (status, _) = call(&app, "POST", "/v1/price-updates/1/revert", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(prices().await, before);
+    }
+
+    #[tokio::test]
+    async fn a_percent_change_outside_minus_100_to_plus_1000_is_refused() {
+        let (app, _dir) = app().await;
+        let uri = "/v1/segments/1/price-updates";
+        for dry_run in [true, false] {
+            let spec = json!({"products": {"skus": ["SKU-1"]},
+                "change": {"percent": "99999999999999"}, "dry_run": dry_run});
+            let (status, body) = call(&app, "POST", uri, Some(spec)).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(
+                body["detail"],
+                "$.change.percent: percent 99999999999999.00 is outside -100 to +1000"
+            );
+        }
+        let (_, list) = call(&app, "GET", "/v1/price-updates", None).await;
+        assert_eq!(list, json!([]));
+
+        // The bounds themselves are accepted: -100 % takes 8.50 to 0.
+        let free = json!({"products": {"skus": ["SKU-1"]}, "change": {"percent": -100},
+            "dry_run": true});
+        let (status, body) = call(&app, "POST", uri, Some(free)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["sample"][0]["new_price"], "0.00");
+    }
+
+    #[tokio::test]
+    async fn a_percent_change_rounds_the_change_to_cents() {
+        let (app, _dir) = app().await;
+        let uri = "/v1/segments/1/price-updates";
+        let set = json!({"products": {"skus": ["SKU-1"]}, "change": {"set": "7.95"}});
+        call(&app, "POST", uri, Some(set)).await;
+        // 7.95 * -10 % = -0.795 -> -0.80: 7.15, not 7.155 -> 7.16.
+        let cut = json!({"products": {"skus": ["SKU-1"]}, "change": {"percent": "-10"},
+            "dry_run": true});
+        let (_, body) = call(&app, "POST", uri, Some(cut)).await;
+        assert_eq!(body["sample"][0]["old_price"], "7.95");
+        assert_eq!(body["sample"][0]["new_price"], "7.15");
     }
 }

@@ -16,6 +16,10 @@ use crate::money::{Cents, div_round_half_away};
 /// How many (client, product) prices a dry run shows, unless the caller says otherwise.
 pub const SAMPLE_MAX: usize = 20;
 
+/// The percent changes a spec may ask for, in hundredths, both ends included: -100 % takes
+/// a price to 0, and a rise past +1000 % is far more likely a typo than a price.
+pub const PERCENT_HUNDREDTHS: std::ops::RangeInclusive<i64> = -10_000..=100_000;
+
 /// A validated bulk price update, before it is applied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BulkSpec {
@@ -52,8 +56,9 @@ fn hundredths<S: Serializer>(value: &i64, serializer: S) -> std::result::Result<
 }
 
 impl PriceChange {
-    /// The new price from the current one: a percentage rounds half away from zero to the
-    /// cent, and no price goes below 0. `None` when the result does not fit.
+    /// The new price from the current one, never below 0; `None` when it does not fit. A
+    /// percentage's change is rounded half away from zero to the cent, then added: 7.95 at
+    /// -10 % changes by -0.795, so by -0.80, to 7.15 (docs/semantics-choices.md).
     pub fn apply(self, current: Cents) -> Option<Cents> {
         let changed = match self {
             PriceChange::Set(price) => price,
@@ -80,7 +85,8 @@ enum RawChange {
 impl BulkSpec {
     /// Reads a spec such as `{"products": {"category": "Tools"}, "change": {"percent":
     /// "-12.5"}, "ends_at": "2025-01-31T23:00:00Z"}`. Amounts and percentages are decimal
-    /// strings or numbers with at most 2 decimal places.
+    /// strings or numbers with at most 2 decimal places; a percentage is within -100 to
+    /// +1000 ([`PERCENT_HUNDREDTHS`]).
     ///
     /// # Errors
     /// [`PricingError::Invalid`] with the JSON path of the part at fault.
@@ -130,9 +136,21 @@ fn validate_change(change: RawChange) -> Result<PriceChange> {
             }
             Ok(PriceChange::Set(price))
         }
-        RawChange::Percent(value) => Ok(PriceChange::Percent(money(&value, "$.change.percent")?.0)),
+        RawChange::Percent(value) => percent(&value).map(PriceChange::Percent),
         RawChange::Amount(value) => Ok(PriceChange::Amount(money(&value, "$.change.amount")?)),
     }
+}
+
+/// A percentage in hundredths, within [`PERCENT_HUNDREDTHS`].
+fn percent(value: &Value) -> Result<i64> {
+    let at = "$.change.percent";
+    // Hundredths of a percent have the shape of cents: a decimal with at most 2 places.
+    let hundredths = money(value, at)?;
+    if !PERCENT_HUNDREDTHS.contains(&hundredths.0) {
+        let message = format!("percent {hundredths} is outside -100 to +1000");
+        return Err(invalid(at, &message));
+    }
+    Ok(hundredths.0)
 }
 
 /// A decimal with at most 2 places, as a string or a number.

@@ -36,6 +36,12 @@ pub enum PricingError {
         update_id: i64,
         reverted_at: DateTime<Utc>,
     },
+    #[error(
+        "price update {update_id} cannot be reverted while later updates {} override the \
+         same prices; revert them first",
+        join(later)
+    )]
+    LaterUpdateInForce { update_id: i64, later: Vec<i64> },
     /// A fault of the database: internal.
     #[error("pricing store: {0}")]
     Store(#[from] rusqlite::Error),

@@ -380,8 +380,13 @@ pub fn update_members(conn: &Connection, update_id: i64) -> Result<Vec<i64>> {
 /// Reverts an update: deletes its overrides, so each client's price is again what it was
 /// before (an older override, or the tier price), and stamps `reverted_at`. All or nothing.
 ///
+/// An update is refused while a later one still overrides some of the same prices: that
+/// later price was worked out from this update's, so it would stay in force after the
+/// revert and the prices would not be those from before. Later updates are reverted first.
+///
 /// # Errors
-/// [`PricingError::UnknownUpdate`], [`PricingError::AlreadyReverted`]; a database failure.
+/// [`PricingError::UnknownUpdate`], [`PricingError::AlreadyReverted`],
+/// [`PricingError::LaterUpdateInForce`]; a database failure.
 pub fn revert_update(conn: &Connection, update_id: i64, now: DateTime<Utc>) -> Result<PriceUpdate> {
     let reverted = in_savepoint(conn, "pricing_revert", || {
         let update = get_update(conn, update_id)?;
@@ -390,6 +395,10 @@ pub fn revert_update(conn: &Connection, update_id: i64, now: DateTime<Utc>) -> R
                 update_id,
                 reverted_at,
             });
+        }
+        let later = later_updates_in_force(conn, update_id, now)?;
+        if !later.is_empty() {
+            return Err(PricingError::LaterUpdateInForce { update_id, later });
         }
         let deleted = conn.execute(
             "DELETE FROM price_overrides WHERE update_id = ?1",
@@ -406,6 +415,28 @@ pub fn revert_update(conn: &Connection, update_id: i64, now: DateTime<Utc>) -> R
         })
     })?;
     Ok(reverted)
+}
+
+/// The updates, ascending, with an override in force at `now` that is newer (later
+/// creation, then higher update id, as quotes rank them) than one of `update_id`'s for the
+/// same client and product. Reverted updates hold no overrides, so they never show.
+fn later_updates_in_force(
+    conn: &Connection,
+    update_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT later.update_id
+         FROM price_overrides AS own
+         JOIN price_overrides AS later
+           ON later.client_id = own.client_id AND later.product_id = own.product_id
+         WHERE own.update_id = ?1
+           AND (later.created_at, later.update_id) > (own.created_at, own.update_id)
+           AND (later.expires_at IS NULL OR later.expires_at > ?2)
+         ORDER BY later.update_id",
+    )?;
+    let ids = stmt.query_map(params![update_id, now.timestamp_micros()], |row| row.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Runs `work` inside a savepoint: it all lands, or none of it does. Works alone (the

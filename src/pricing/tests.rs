@@ -477,6 +477,9 @@ fn percent_changes_round_half_away_from_zero() {
         // 0.01 * 50 % = 0.005 -> 0.01.
         (PriceChange::Percent(5000), 1, 2),
         (PriceChange::Percent(-5000), 1, 0),
+        // The change is rounded, not the new price: 7.95 * -10 % = -0.795 -> -0.80, so
+        // 7.15 (rounding 7.155 would give 7.16).
+        (PriceChange::Percent(-1000), 795, 715),
         (PriceChange::Amount(Cents(-150)), 1004, 854),
         (PriceChange::Set(Cents(999)), 1004, 999),
     ];
@@ -541,6 +544,47 @@ fn bad_specs_name_the_path() {
     check_spec_error(
         json!({"products": ids, "change": {"set": true}}),
         "$.change.set: expected a decimal, found true",
+    );
+}
+
+#[test]
+fn percent_changes_are_bounded_to_minus_100_and_plus_1000() {
+    let spec = |percent: serde_json::Value| json!({"products": {"ids": [101]}, "change": {"percent": percent}});
+    for (percent, hundredths) in [(json!("-100"), -10_000), (json!(1000), 100_000)] {
+        let read = BulkSpec::from_json(&spec(percent)).unwrap();
+        assert_eq!(read.change, PriceChange::Percent(hundredths));
+    }
+    check_spec_error(
+        spec(json!("99999999999999")),
+        "$.change.percent: percent 99999999999999.00 is outside -100 to +1000",
+    );
+    check_spec_error(
+        spec(json!(1000.01)),
+        "$.change.percent: percent 1000.01 is outside -100 to +1000",
+    );
+    check_spec_error(
+        spec(json!("-100.01")),
+        "$.change.percent: percent -100.01 is outside -100 to +1000",
+    );
+}
+
+#[tokio::test]
+async fn a_percent_change_rounds_the_change_to_cents_not_the_new_price() {
+    let f = Fixture::new().await;
+    let tiers = f.assign(&[], &TIERED);
+    f.apply(
+        &tiers,
+        40,
+        json!({"products": {"ids": [103]}, "change": {"set": "7.95"}}),
+    );
+    f.apply(
+        &tiers,
+        40,
+        json!({"products": {"ids": [103]}, "change": {"percent": "-10"}}),
+    );
+    assert_eq!(
+        f.prices_at(&tiers, 4, &[103], now()),
+        [(715, PriceSource::Override)]
     );
 }
 
@@ -712,11 +756,44 @@ async fn revert_restores_exactly_the_prices_from_before() {
     assert_eq!(unknown.to_string(), "no price update with id 9");
 }
 
+/// Every override row as (client id, product id, price in cents, update id), sorted.
+fn override_rows(conn: &Connection) -> Vec<(i64, i64, i64, i64)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT client_id, product_id, price_cents, update_id FROM price_overrides
+             ORDER BY client_id, product_id, update_id",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+#[track_caller]
+fn check_revert_refused(f: &Fixture, update_id: i64, at: DateTime<Utc>, message: &str) {
+    let updates = store::list_updates(&f.conn).unwrap();
+    let overrides = override_rows(&f.conn);
+    let error = store::revert_update(&f.conn, update_id, at).unwrap_err();
+    assert_eq!(error.to_string(), message);
+    assert_eq!(
+        store::list_updates(&f.conn).unwrap(),
+        updates,
+        "no update changed"
+    );
+    assert_eq!(override_rows(&f.conn), overrides, "no override changed");
+}
+
 #[tokio::test]
-async fn overlapping_updates_stack_and_revert_in_any_order() {
+async fn overlapping_updates_stack_and_revert_newest_first() {
     let f = Fixture::new().await;
     let tiers = f.assign(&[20, 10], &TIERED);
     let o = PriceSource::Override;
+    let clients = [1, 2, 3, 4];
+    let before: Vec<_> = clients
+        .iter()
+        .map(|&c| f.prices_at(&tiers, c, &[101], now()))
+        .collect();
     let first = f.apply(
         &tiers,
         10,
@@ -734,19 +811,112 @@ async fn overlapping_updates_stack_and_revert_in_any_order() {
     assert_eq!(f.prices_at(&tiers, 4, &[101], later), [(675, o)]);
     assert_eq!(f.prices_at(&tiers, 1, &[101], later), [(900, o)]);
 
-    // Reverting the older one leaves the newer price where it overlaps.
-    store::revert_update(&f.conn, first.update_id, later).unwrap();
-    assert_eq!(f.prices_at(&tiers, 2, &[101], later), [(810, o)]);
-    assert_eq!(
-        f.prices_at(&tiers, 1, &[101], later),
-        [(800, PriceSource::Tier)]
+    // The newer 8.10 was worked out from the older 9.00: the older cannot go first.
+    check_revert_refused(
+        &f,
+        first.update_id,
+        later,
+        "price update 1 cannot be reverted while later updates 2 override the same prices; \
+         revert them first",
     );
+    assert_eq!(f.prices_at(&tiers, 2, &[101], later), [(810, o)]);
 
+    // Newest first: each revert shows exactly the prices from before that update.
     store::revert_update(&f.conn, second.update_id, later).unwrap();
+    assert_eq!(f.prices_at(&tiers, 2, &[101], later), [(900, o)]);
     assert_eq!(
-        f.prices_at(&tiers, 2, &[101], later),
+        f.prices_at(&tiers, 4, &[101], later),
         [(750, PriceSource::Tier)]
     );
+    store::revert_update(&f.conn, first.update_id, later).unwrap();
+    let after: Vec<_> = clients
+        .iter()
+        .map(|&c| f.prices_at(&tiers, c, &[101], later))
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(
+        before,
+        [
+            [(800, PriceSource::Tier)],
+            [(750, PriceSource::Tier)],
+            [(800, PriceSource::Tier)],
+            [(750, PriceSource::Tier)],
+        ]
+    );
+    assert!(override_rows(&f.conn).is_empty());
+}
+
+#[tokio::test]
+async fn reverting_an_update_under_a_later_one_is_refused_naming_every_later_one() {
+    let f = Fixture::new().await;
+    let tiers = f.assign(&[10], &TIERED);
+    let o = PriceSource::Override;
+    let rise = json!({"products": {"ids": [101]}, "change": {"percent": 1000}});
+    let cut = json!({"products": {"ids": [101]}, "change": {"percent": -10}});
+    // Client 1 wholesale 8.00 -> 88.00, then -10 % -> 79.20 (segment 40) and -> 71.28
+    // (segment 10, at the same instant: the higher id is the newer).
+    let runaway = f.apply(&tiers, 10, rise);
+    f.apply(&tiers, 40, cut.clone());
+    f.apply(&tiers, 10, cut);
+    assert_eq!(f.prices_at(&tiers, 1, &[101], now()), [(7128, o)]);
+
+    check_revert_refused(
+        &f,
+        runaway.update_id,
+        now(),
+        "price update 1 cannot be reverted while later updates 2, 3 override the same \
+         prices; revert them first",
+    );
+    check_revert_refused(
+        &f,
+        2,
+        now(),
+        "price update 2 cannot be reverted while later updates 3 override the same prices; \
+         revert them first",
+    );
+    assert_eq!(f.prices_at(&tiers, 1, &[101], now()), [(7128, o)]);
+
+    for update_id in [3, 2, 1] {
+        store::revert_update(&f.conn, update_id, now()).unwrap();
+    }
+    assert_eq!(
+        f.prices_at(&tiers, 1, &[101], now()),
+        [(800, PriceSource::Tier)]
+    );
+}
+
+#[tokio::test]
+async fn later_updates_on_other_prices_or_already_ended_do_not_block_a_revert() {
+    let f = Fixture::new().await;
+    let tiers = f.assign(&[10], &TIERED);
+    let first = f.apply(
+        &tiers,
+        10,
+        json!({"products": {"ids": [101]}, "change": {"set": "9.00"}}),
+    );
+    // Another product for the same clients, and the same product for other clients.
+    f.apply(
+        &tiers,
+        10,
+        json!({"products": {"ids": [102]}, "change": {"set": "1.00"}}),
+    );
+    f.apply(
+        &tiers,
+        50,
+        json!({"products": {"ids": [101]}, "change": {"set": "2.00"}}),
+    );
+    // The same prices, but over by the time of the revert.
+    let ends_at = now() + Duration::days(1);
+    let ended = json!({"products": {"ids": [101]}, "change": {"amount": -1}, "ends_at": ends_at});
+    f.apply(&tiers, 10, ended);
+
+    store::revert_update(&f.conn, first.update_id, ends_at).unwrap();
+    let o = PriceSource::Override;
+    assert_eq!(
+        f.prices_at(&tiers, 1, &[101, 102], ends_at),
+        [(800, PriceSource::Tier), (100, o)]
+    );
+    assert_eq!(f.prices_at(&tiers, 5, &[101], ends_at), [(200, o)]);
 }
 
 #[tokio::test]
