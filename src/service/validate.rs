@@ -125,7 +125,12 @@ fn kind_rule(
 /// A name, trimmed: not blank, at most [`NAME_CHARS_MAX`] characters, no control characters.
 pub(super) fn name(raw: &str) -> Result<String> {
     let name = raw.trim();
-    let invalid = |why: &str| Err(ServiceError::Invalid(format!("name {raw:?}: {why}")));
+    let invalid = |why: &str| {
+        Err(ServiceError::Invalid(format!(
+            "name {}: {why}",
+            quoted(raw)
+        )))
+    };
     if name.is_empty() {
         return invalid("must not be blank");
     }
@@ -136,6 +141,20 @@ pub(super) fn name(raw: &str) -> Result<String> {
         return invalid("must not hold control characters");
     }
     Ok(name.to_string())
+}
+
+/// Characters of a refused text quoted back in an error; a longer text is cut.
+const QUOTED_CHARS_MAX: usize = 60;
+
+/// `text` quoted for an error: whole when short, else its start and its length, so a
+/// refused 100 KB name does not come back as a 100 KB answer.
+fn quoted(text: &str) -> String {
+    let chars = text.chars().count();
+    if chars <= QUOTED_CHARS_MAX {
+        return format!("{text:?}");
+    }
+    let start: String = text.chars().take(QUOTED_CHARS_MAX).collect();
+    format!("{:?} ({chars} characters)", format!("{start}..."))
 }
 
 /// A description, trimmed; blank means none.

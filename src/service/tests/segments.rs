@@ -122,7 +122,10 @@ async fn bad_segments_are_refused_and_nothing_is_stored() {
         ),
         (
             with(|n| n.name = "x".repeat(101)),
-            &format!("name {:?}: is longer than 100 characters", "x".repeat(101)),
+            &format!(
+                "name \"{}...\" (101 characters): is longer than 100 characters",
+                "x".repeat(60)
+            ),
         ),
         (
             with(|n| n.rule = Some(country_is("US"))),
