@@ -1,9 +1,11 @@
 //! Importing a static segment's members from CSV: a header row, then a column `client_id`
-//! or `email`. E-mails match live clients after trimming and case folding.
+//! or `email`. E-mails match clients after trimming and case folding. Lines end in LF, CRLF
+//! or CR alike, and an empty line is a blank row whichever ending it has.
 
 use std::collections::{HashMap, HashSet};
 
 use arrow::array::Array;
+use serde::Serialize;
 
 use crate::facts::schema::clients;
 use crate::rules::normalize_text;
@@ -12,7 +14,72 @@ use crate::snapshot::Snapshot;
 use super::Service;
 use super::error::{Result, ServiceError};
 use super::members::Change;
-use super::views::ImportSummary;
+
+/// Values an import's answer lists per kind (unmatched, deleted, ambiguous). Past it only
+/// the `_total` count grows, so a file of millions of unknown values gets a small answer.
+pub const LISTED_MAX: usize = 1_000;
+
+/// The outcome of a CSV import into a static segment (the API's `ImportSummary` schema).
+///
+/// Every data row is counted once: `rows` is `blank + duplicates + matched +
+/// unmatched_total` plus the rows naming only deleted clients.
+// TODO: this answer belongs in `views.rs` beside `MemberChange`, in place of the older
+// `views::ImportSummary` it replaces (which nothing returns any more).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// `client_id` or `email`: the column that was read.
+    pub column: String,
+    /// Data rows read (header not counted).
+    pub rows: u64,
+    /// Rows naming a live client not named by an earlier row.
+    pub matched: u64,
+    /// Matched clients that were not members yet.
+    pub added: u64,
+    /// Rows naming a client an earlier row named (after trimming and case folding).
+    pub duplicates: u64,
+    /// Rows whose value is empty or blank.
+    pub blank: u64,
+    /// Values naming no client, as written in the file, in file order: the first
+    /// [`LISTED_MAX`].
+    pub unmatched: Vec<String>,
+    /// Rows naming no client, all of them.
+    pub unmatched_total: u64,
+    /// Ids of deleted clients the file names, which are never added, in file order, each
+    /// once: the first [`LISTED_MAX`]. An e-mail counts here only when no live client has
+    /// it.
+    pub deleted: Vec<i64>,
+    /// Deleted clients the file names, all of them.
+    pub deleted_total: u64,
+    /// E-mails shared by several live clients, every one of them matched: the first
+    /// [`LISTED_MAX`].
+    pub ambiguous: Vec<String>,
+    /// E-mails shared by several live clients, all of them.
+    pub ambiguous_total: u64,
+}
+
+impl ImportReport {
+    fn record_unmatched(&mut self, value: &str) {
+        self.unmatched_total += 1;
+        list_first(&mut self.unmatched, || value.to_string());
+    }
+
+    fn record_deleted(&mut self, id: i64) {
+        self.deleted_total += 1;
+        list_first(&mut self.deleted, || id);
+    }
+
+    fn record_ambiguous(&mut self, value: &str) {
+        self.ambiguous_total += 1;
+        list_first(&mut self.ambiguous, || value.trim().to_string());
+    }
+}
+
+/// Appends while the list holds fewer than [`LISTED_MAX`] values.
+fn list_first<T>(list: &mut Vec<T>, value: impl FnOnce() -> T) {
+    if list.len() < LISTED_MAX {
+        list.push(value());
+    }
+}
 
 /// The column an import reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,27 +105,27 @@ impl Service {
     /// [`ServiceError::NotFound`], [`ServiceError::Conflict`] for a dynamic segment, or
     /// [`ServiceError::Invalid`] for a file without a `client_id` or `email` column, a
     /// malformed row or a `client_id` that is not an integer; nothing is stored then.
-    pub async fn import_members_csv(&self, id: i64, csv: &[u8]) -> Result<ImportSummary> {
+    pub async fn import_members_csv(&self, id: i64, csv: &[u8]) -> Result<ImportReport> {
         self.static_record(id)?;
         let (column, values) = read_column(csv)?;
         let snapshot = std::sync::Arc::clone(&self.state().snapshot);
-        let mut summary = ImportSummary {
+        let mut report = ImportReport {
             column: column.name().into(),
             rows: values.len() as u64,
-            ..ImportSummary::default()
+            ..ImportReport::default()
         };
         let matched = match column {
-            Column::ClientId => match_ids(&snapshot, &values, &mut summary)?,
-            Column::Email => match_emails(&snapshot, &values, &mut summary),
+            Column::ClientId => match_ids(&snapshot, &values, &mut report)?,
+            Column::Email => match_emails(&snapshot, &values, &mut report),
         };
         let change = self.change_members(id, &matched, Change::Add).await?;
-        summary.added = change.added;
-        Ok(summary)
+        report.added = change.added;
+        Ok(report)
     }
 }
 
 /// The header's chosen column and every data row's value in it (blank when the row is
-/// short).
+/// short or the line empty).
 fn read_column(csv: &[u8]) -> Result<(Column, Vec<String>)> {
     let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv);
     let mut reader = csv::ReaderBuilder::new()
@@ -72,19 +139,14 @@ fn read_column(csv: &[u8]) -> Result<(Column, Vec<String>)> {
     let mut values = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
-        let before = reader.position().line();
+        let start = reader.position().byte() as usize;
         let row = values.len() + 1;
         let more = reader
             .read_record(&mut record)
             .map_err(|e| ServiceError::Invalid(format!("CSV row {row}: {e}")))?;
         // The reader skips empty lines; they are blank rows, so count them back in.
-        let consumed = reader.position().line() - before;
-        let own_lines = if more {
-            1 + embedded_newlines(&record)
-        } else {
-            0
-        };
-        values.extend((own_lines..consumed).map(|_| String::new()));
+        let skipped = empty_lines_at(csv, start);
+        values.extend((0..skipped).map(|_| String::new()));
         if !more {
             break;
         }
@@ -108,29 +170,47 @@ fn choose_column(headers: &csv::StringRecord) -> Result<(Column, usize)> {
     }
 }
 
-/// Line breaks inside a record's quoted fields.
-fn embedded_newlines(record: &csv::StringRecord) -> u64 {
-    record
+/// Empty lines starting at byte `start`, just after the byte that ended the previous line.
+///
+/// A record never starts with CR or LF (a quoted one starts with a quote), so the run of
+/// them at `start` is what the reader skips. CR LF is one line break, also when its CR
+/// ended the previous line: the reader stops a record right after that CR.
+fn empty_lines_at(csv: &[u8], start: usize) -> usize {
+    let rest = &csv[start..];
+    let run = rest
         .iter()
-        .map(|field| field.matches('\n').count() as u64)
-        .sum()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    let mut breaks = &rest[..run];
+    if start > 0 && csv[start - 1] == b'\r' {
+        breaks = breaks.strip_prefix(b"\n").unwrap_or(breaks);
+    }
+    line_breaks(breaks)
 }
 
-/// Live client ids named by the rows, each once; counts the rest in `summary`.
+/// Line breaks in a run of CR and LF bytes: each LF, and each CR not followed by a LF.
+fn line_breaks(run: &[u8]) -> usize {
+    let lone_cr = |i: usize| run[i] == b'\r' && run.get(i + 1) != Some(&b'\n');
+    (0..run.len())
+        .filter(|i| run[*i] == b'\n' || lone_cr(*i))
+        .count()
+}
+
+/// Live client ids named by the rows, each once; counts the rest in `report`.
 ///
 /// # Errors
 /// A value that is not an integer, naming its row.
 fn match_ids(
     snapshot: &Snapshot,
     values: &[String],
-    summary: &mut ImportSummary,
+    report: &mut ImportReport,
 ) -> Result<Vec<i64>> {
     let mut seen = HashSet::new();
     let mut matched = Vec::new();
     for (row, value) in values.iter().enumerate() {
         let text = value.trim();
         if text.is_empty() {
-            summary.blank += 1;
+            report.blank += 1;
             continue;
         }
         let id: i64 = text.parse().map_err(|_| {
@@ -140,64 +220,68 @@ fn match_ids(
             ))
         })?;
         if !seen.insert(id) {
-            summary.duplicates += 1;
-        } else if is_live(snapshot, id) {
-            summary.matched += 1;
-            matched.push(id);
-        } else {
-            summary.unmatched.push(value.clone());
+            report.duplicates += 1;
+            continue;
+        }
+        match snapshot.index.position(id) {
+            None => report.record_unmatched(value),
+            Some(p) if !snapshot.universe.contains(p) => report.record_deleted(id),
+            Some(_) => {
+                report.matched += 1;
+                matched.push(id);
+            }
         }
     }
     Ok(matched)
 }
 
-fn is_live(snapshot: &Snapshot, id: i64) -> bool {
-    let position = snapshot.index.position(id);
-    position.is_some_and(|p| snapshot.universe.contains(p))
-}
-
-/// Live client ids whose e-mail a row names, each once; counts the rest in `summary`.
-fn match_emails(snapshot: &Snapshot, values: &[String], summary: &mut ImportSummary) -> Vec<i64> {
+/// Live client ids whose e-mail a row names, each once; counts the rest in `report`.
+fn match_emails(snapshot: &Snapshot, values: &[String], report: &mut ImportReport) -> Vec<i64> {
     let index = email_index(snapshot);
     let mut seen = HashSet::new();
     let mut matched = Vec::new();
     for value in values {
         let key = normalize_text(value);
         if key.is_empty() {
-            summary.blank += 1;
+            report.blank += 1;
             continue;
         }
         if !seen.insert(key.clone()) {
-            summary.duplicates += 1;
+            report.duplicates += 1;
             continue;
         }
-        match index.get(&key) {
-            Some(ids) => {
-                summary.matched += 1;
-                if ids.len() > 1 {
-                    summary.ambiguous.push(value.trim().to_string());
-                }
-                matched.extend(ids);
-            }
-            None => summary.unmatched.push(value.clone()),
+        let Some(positions) = index.get(&key) else {
+            report.record_unmatched(value);
+            continue;
+        };
+        let (live, deleted): (Vec<u32>, Vec<u32>) = positions
+            .iter()
+            .partition(|p| snapshot.universe.contains(**p));
+        let id = |p: &u32| snapshot.index.client_id(*p);
+        if live.is_empty() {
+            deleted.iter().for_each(|p| report.record_deleted(id(p)));
+            continue;
         }
+        report.matched += 1;
+        if live.len() > 1 {
+            report.record_ambiguous(value);
+        }
+        matched.extend(live.iter().map(id));
     }
     matched
 }
 
-/// Live clients by normalised e-mail.
-fn email_index(snapshot: &Snapshot) -> HashMap<String, Vec<i64>> {
+/// Every client's position by normalised e-mail, deleted clients included, in client id
+/// order.
+fn email_index(snapshot: &Snapshot) -> HashMap<String, Vec<u32>> {
     let emails = snapshot.client_text(clients::EMAIL);
-    let mut index: HashMap<String, Vec<i64>> = HashMap::new();
-    for position in &snapshot.universe {
+    let mut index: HashMap<String, Vec<u32>> = HashMap::new();
+    for position in 0..snapshot.index.len() as u32 {
         let row = position as usize;
         if emails.is_valid(row) {
             let key = normalize_text(emails.value(row));
             if !key.is_empty() {
-                index
-                    .entry(key)
-                    .or_default()
-                    .push(snapshot.index.client_id(position));
+                index.entry(key).or_default().push(position);
             }
         }
     }

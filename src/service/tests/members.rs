@@ -1,6 +1,7 @@
 //! Static members in bulk and by CSV, member pages and export, deleted clients.
 
 use super::*;
+use crate::service::import::{ImportReport, LISTED_MAX};
 
 /// Clients 1..=4 of [`four_clients`] plus 5, deleted.
 fn with_deleted() -> FactsBuilder {
@@ -201,15 +202,18 @@ async fn csv_imports_by_client_id() {
     let key = service.create_segment(listed("Key")).await.unwrap();
     let csv = b"name,Client_ID\nA, 1\nB,2\n,\nA again,1\nX,99\nE,5\n";
     let summary = service.import_members_csv(key.id, csv).await.unwrap();
-    let expected = ImportSummary {
+    let expected = ImportReport {
         column: "client_id".into(),
         rows: 6,
         matched: 2,
         added: 2,
         duplicates: 1,
         blank: 1,
-        unmatched: vec!["99".into(), "5".into()],
-        ambiguous: vec![],
+        unmatched: vec!["99".into()],
+        unmatched_total: 1,
+        deleted: vec![5],
+        deleted_total: 1,
+        ..ImportReport::default()
     };
     assert_eq!(summary, expected);
     check_members(&service, key.id, &[1, 2]);
@@ -316,4 +320,158 @@ async fn emails_shared_by_several_clients_match_them_all() {
     assert_eq!((summary.matched, summary.added), (1, 2));
     assert_eq!(summary.ambiguous, vec!["c1@example.com"]);
     check_members(&service, key.id, &[1, 6]);
+}
+
+#[tokio::test]
+async fn crlf_cr_bom_and_unterminated_csv_count_like_lf() {
+    let (_dir, service) = tenant(&with_deleted()).await;
+    let lines = ["client_id", "1", "", " 2 ", ",", "1", "99", "5"];
+    let expected = ImportReport {
+        column: "client_id".into(),
+        rows: 7,
+        matched: 2,
+        added: 2,
+        duplicates: 1,
+        blank: 2,
+        unmatched: vec!["99".into()],
+        unmatched_total: 1,
+        deleted: vec![5],
+        deleted_total: 1,
+        ..ImportReport::default()
+    };
+    let variants = [
+        ("LF", "", "\n", "\n"),
+        ("CRLF", "", "\r\n", "\r\n"),
+        ("CR", "", "\r", "\r"),
+        ("LF, no final newline", "", "\n", ""),
+        ("CRLF, no final newline", "", "\r\n", ""),
+        ("BOM, CRLF", "\u{feff}", "\r\n", "\r\n"),
+    ];
+    for (i, (name, bom, newline, last)) in variants.into_iter().enumerate() {
+        let csv = format!("{bom}{}{last}", lines.join(newline));
+        let key = service.create_segment(listed(&format!("Key {i}"))).await;
+        let report = service.import_members_csv(key.unwrap().id, csv.as_bytes());
+        assert_eq!(report.await.unwrap(), expected, "{name}");
+    }
+
+    // Two rows and no blank one, as with LF.
+    let key = service.create_segment(listed("Twenty")).await.unwrap();
+    let report = service
+        .import_members_csv(key.id, b"client_id\r\n20\r\n21\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.rows, report.blank, report.unmatched_total),
+        (2, 0, 2)
+    );
+
+    // A line break inside quotes belongs to its row; the empty line after it is blank.
+    let csv = b"client_id,note\r\n3,\"two\r\nlines\"\r\n\r\n4\r\n";
+    let report = service.import_members_csv(key.id, csv).await.unwrap();
+    assert_eq!(
+        (report.rows, report.blank, report.matched, report.added),
+        (3, 1, 2, 2)
+    );
+    check_members(&service, key.id, &[3, 4]);
+}
+
+#[tokio::test]
+async fn csv_import_reports_deleted_clients_as_adding_does() {
+    // Client 6 is deleted and shares client 1's e-mail.
+    let facts = with_deleted().client(ClientRow {
+        deleted_at: Some(micros("2024-02-01T00:00:00Z")),
+        email: Some("c1@example.com".into()),
+        ..client(6, None)
+    });
+    let (_dir, service) = tenant(&facts).await;
+    let added = service.create_segment(listed("Added")).await.unwrap();
+    let change = service.add_members(added.id, &[5, 1, 5, 99]).await.unwrap();
+    assert_eq!((change.deleted, change.unknown), (vec![5], vec![99]));
+
+    let key = service.create_segment(listed("Key")).await.unwrap();
+    let by_id = service
+        .import_members_csv(key.id, b"client_id\n5\n1\n5\n99\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&by_id).unwrap(),
+        json!({
+            "column": "client_id", "rows": 4, "matched": 1, "added": 1, "duplicates": 1,
+            "blank": 0, "unmatched": ["99"], "unmatched_total": 1, "deleted": [5],
+            "deleted_total": 1, "ambiguous": [], "ambiguous_total": 0,
+        })
+    );
+
+    // By e-mail: client 5's address names only a deleted client; client 1's names a live
+    // one too, which is matched alone.
+    let csv = b"email\nC5@example.com\nc1@example.com\nc2@example.com\n";
+    let by_email = service.import_members_csv(key.id, csv).await.unwrap();
+    let expected = ImportReport {
+        column: "email".into(),
+        rows: 3,
+        matched: 2,
+        added: 1,
+        deleted: vec![5],
+        deleted_total: 1,
+        ..ImportReport::default()
+    };
+    assert_eq!(by_email, expected);
+    check_members(&service, key.id, &[1, 2]);
+}
+
+#[tokio::test]
+async fn csv_import_lists_at_most_1000_values_of_each_kind() {
+    // Clients 1..=100 live, 101..=1_200 deleted; 2_001..=4_002 share e-mails in pairs.
+    let mut facts = FactsBuilder::new();
+    for id in 1..=1_200 {
+        let deleted_at = (id > 100).then(|| micros("2024-01-01T00:00:00Z"));
+        facts = facts.client(ClientRow {
+            deleted_at,
+            ..client(id, None)
+        });
+    }
+    for id in 2_001..=4_002 {
+        let email = format!("s{}@example.com", (id - 1_999) / 2);
+        facts = facts.client(ClientRow {
+            email: Some(email),
+            ..client(id, None)
+        });
+    }
+    let (_dir, service) = tenant(&facts).await;
+    let key = service.create_segment(listed("Key")).await.unwrap();
+    assert_eq!(LISTED_MAX, 1_000);
+
+    let ids: Vec<String> = (1..=1_200)
+        .chain(5_001..=6_500)
+        .map(|id| id.to_string())
+        .collect();
+    let csv = format!("client_id\n{}\n", ids.join("\n"));
+    let by_id = service.import_members_csv(key.id, csv.as_bytes()).await;
+    let expected = ImportReport {
+        column: "client_id".into(),
+        rows: 2_700,
+        matched: 100,
+        added: 100,
+        unmatched: (5_001..=6_000).map(|id: i64| id.to_string()).collect(),
+        unmatched_total: 1_500,
+        deleted: (101..=1_100).collect(),
+        deleted_total: 1_100,
+        ..ImportReport::default()
+    };
+    assert_eq!(by_id.unwrap(), expected);
+
+    let emails: Vec<String> = (1..=1_001).map(|k| format!("s{k}@example.com")).collect();
+    let csv = format!("email\n{}\n", emails.join("\n"));
+    let by_email = service.import_members_csv(key.id, csv.as_bytes()).await;
+    let expected = ImportReport {
+        column: "email".into(),
+        rows: 1_001,
+        matched: 1_001,
+        added: 2_002,
+        ambiguous: emails[..1_000].to_vec(),
+        ambiguous_total: 1_001,
+        ..ImportReport::default()
+    };
+    assert_eq!(by_email.unwrap(), expected);
+    assert_eq!(service.segment(key.id).unwrap().member_count, 2_102);
 }
