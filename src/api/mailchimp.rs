@@ -68,7 +68,8 @@ fn status_of(error: &MailchimpError) -> Option<(StatusCode, &'static str)> {
             "Two-way sync needs a static segment",
         ),
         E::Config(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid Mailchimp sync"),
-        E::BadLimit { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid request"),
+        // A query parameter, refused as every other bad query value is.
+        E::BadLimit { .. } => (StatusCode::BAD_REQUEST, "Bad request"),
         E::Store(StoreError::NotFound { .. }) | E::Sync(SyncError::SegmentGone { .. }) => {
             (StatusCode::NOT_FOUND, "Not found")
         }

@@ -292,12 +292,7 @@ async fn refusals_answer_problems() {
     let uri = format!("/v1/mailchimp/syncs/{id}/runs?limit=0");
     let limit = call(&w.app, "GET", &uri, None).await;
     let detail = "limit 0: expected 1 to 100";
-    check_problem(
-        &limit,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Invalid request",
-        detail,
-    );
+    check_problem(&limit, StatusCode::BAD_REQUEST, "Bad request", detail);
 
     // A run holding the sync's lock, as from another process.
     let conn = store::open(w.service.catalog().path()).unwrap();
