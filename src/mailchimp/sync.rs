@@ -49,6 +49,9 @@ pub enum SyncError {
     TwoWayOnDynamic { sync_id: i64, segment_id: i64 },
     #[error("sync {sync_id}: segment {segment_id} no longer exists")]
     SegmentGone { sync_id: i64, segment_id: i64 },
+    /// Two-way planning reads Mailchimp, and no account is configured.
+    #[error("sync {sync_id}: a two-way dry run reads Mailchimp, which is not configured")]
+    NoClient { sync_id: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -137,14 +140,15 @@ pub struct DryRun {
     pub unmatched: Vec<String>,
 }
 
-/// Plans a run and says what it would send. One-way makes no request at all; two-way reads
-/// the tag's members. Whether a member must be created, or is skipped for its Mailchimp
-/// status, is only known when the run looks it up.
+/// Plans a run and says what it would send. One-way makes no request at all, so it needs
+/// no client; two-way reads the tag's members. Whether a member must be created, or is
+/// skipped for its Mailchimp status, is only known when the run looks it up.
 ///
 /// # Errors
-/// [`SyncError::TwoWayOnDynamic`], a store failure, or (two-way) a failed read.
+/// [`SyncError::TwoWayOnDynamic`], a store failure, [`SyncError::NoClient`] for two-way
+/// without a client, or (two-way) a failed read.
 pub async fn dry_run(
-    client: &MailchimpClient,
+    client: Option<&MailchimpClient>,
     db: &dyn Database,
     config: &SyncConfig,
     input: &SyncInput,
@@ -156,6 +160,7 @@ pub async fn dry_run(
     let plan = match config.direction {
         Direction::OneWay => plan::plan_run(desired, &state, None),
         Direction::TwoWay => {
+            let client = client.ok_or(SyncError::NoClient { sync_id: config.id })?;
             let remote = match client.find_tag(&config.list_id, &config.tag).await? {
                 Some(tag) => remote_members(client.tag_members(&config.list_id, tag.id).await?),
                 None => Remote::new(),

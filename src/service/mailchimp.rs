@@ -82,6 +82,7 @@ impl From<SyncError> for MailchimpError {
     fn from(error: SyncError) -> MailchimpError {
         match error {
             SyncError::Store(store) => MailchimpError::Store(store),
+            SyncError::NoClient { .. } => MailchimpError::NotConfigured,
             other => MailchimpError::Sync(other),
         }
     }
@@ -336,8 +337,8 @@ impl MailchimpRuntime {
     /// [`MailchimpError::NotConfigured`], [`StoreError::NotFound`], [`StoreError::Busy`]
     /// while another run holds the sync, or a run that cannot start.
     pub async fn run_now(&self, id: i64) -> Result<RunReport> {
-        let client = self.client()?;
         let config = self.sync(id)?;
+        let client = self.client()?;
         let db = Arc::clone(&self.db);
         let source = Arc::clone(&self.service);
         let task = tokio::spawn(async move {
@@ -351,11 +352,16 @@ impl MailchimpRuntime {
 
     /// What a run of the sync would send now, without sending it.
     ///
+    /// A one-way dry run makes no request, so it answers without a configured account.
+    ///
     /// # Errors
     /// As [`MailchimpRuntime::run_now`]; a two-way dry run also fails when Mailchimp does.
     pub async fn dry_run(&self, id: i64) -> Result<DryRun> {
-        let client = self.client()?;
         let config = self.sync(id)?;
+        let client = match config.direction {
+            Direction::OneWay => None,
+            Direction::TwoWay => Some(self.client()?),
+        };
         let input = self
             .service
             .input(config.segment_id)
@@ -363,7 +369,7 @@ impl MailchimpRuntime {
                 sync_id: id,
                 segment_id: config.segment_id,
             })?;
-        let planned = dry_run(&client, &*self.db, &config, &input, SAMPLE_SIZE).await?;
+        let planned = dry_run(client.as_deref(), &*self.db, &config, &input, SAMPLE_SIZE).await?;
         Ok(planned)
     }
 

@@ -121,7 +121,9 @@ async fn dry_run_counts_and_samples_without_sending() {
     w.fake.clear_log();
     let mut input = segment([2, 3, 4, 5]);
     input.members.push(member(6, Some("bad"), None));
-    let dry = dry_run(&w.client, &w.db, &config, &input, 1).await.unwrap();
+    let dry = dry_run(Some(&w.client), &w.db, &config, &input, 1)
+        .await
+        .unwrap();
     assert_eq!((dry.tag, dry.untag, dry.unchanged), (2, 1, 2));
     assert_eq!(dry.sample_untag, vec![email(1)]);
     assert_eq!(dry.sample_tag.len(), 1);
