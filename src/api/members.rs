@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::extract::{Body, Json, Path, Query};
 use super::{ApiError, AppState, blocking};
-use crate::service::{MemberChange, MembersPage, PAGE_LIMIT_MAX};
+use crate::service::{ImportSummary, MemberChange, MembersPage, PAGE_LIMIT_MAX};
 
 /// Members per page when `limit` is not given.
 pub const PAGE_LIMIT_DEFAULT: usize = 100;
@@ -90,11 +90,10 @@ async fn import(
     Path(id): Path<i64>,
     headers: HeaderMap,
     Body(csv): Body,
-) -> Result<Response, ApiError> {
+) -> Result<JsonOut<ImportSummary>, ApiError> {
     require_csv(&headers)?;
-    // A plain response: the service does not re-export the report's type yet (its TODO).
-    let report = state.service.import_members_csv(id, &csv).await?;
-    Ok(JsonOut(report).into_response())
+    let summary = state.service.import_members_csv(id, &csv).await?;
+    Ok(JsonOut(summary))
 }
 
 /// Refuses a body that says it is something other than CSV (or plain text).

@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 
 use arrow::array::Array;
-use serde::Serialize;
 
 use crate::facts::schema::clients;
 use crate::rules::normalize_text;
@@ -14,50 +13,13 @@ use crate::snapshot::Snapshot;
 use super::Service;
 use super::error::{Result, ServiceError};
 use super::members::Change;
+use super::views::ImportSummary;
 
 /// Values an import's answer lists per kind (unmatched, deleted, ambiguous). Past it only
 /// the `_total` count grows, so a file of millions of unknown values gets a small answer.
 pub const LISTED_MAX: usize = 1_000;
 
-/// The outcome of a CSV import into a static segment (the API's `ImportSummary` schema).
-///
-/// Every data row is counted once: `rows` is `blank + duplicates + matched +
-/// unmatched_total` plus the rows naming only deleted clients.
-// TODO: this answer belongs in `views.rs` beside `MemberChange`, in place of the older
-// `views::ImportSummary` it replaces (which nothing returns any more).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImportReport {
-    /// `client_id` or `email`: the column that was read.
-    pub column: String,
-    /// Data rows read (header not counted).
-    pub rows: u64,
-    /// Rows naming a live client not named by an earlier row.
-    pub matched: u64,
-    /// Matched clients that were not members yet.
-    pub added: u64,
-    /// Rows naming a client an earlier row named (after trimming and case folding).
-    pub duplicates: u64,
-    /// Rows whose value is empty or blank.
-    pub blank: u64,
-    /// Values naming no client, as written in the file, in file order: the first
-    /// [`LISTED_MAX`].
-    pub unmatched: Vec<String>,
-    /// Rows naming no client, all of them.
-    pub unmatched_total: u64,
-    /// Ids of deleted clients the file names, which are never added, in file order, each
-    /// once: the first [`LISTED_MAX`]. An e-mail counts here only when no live client has
-    /// it.
-    pub deleted: Vec<i64>,
-    /// Deleted clients the file names, all of them.
-    pub deleted_total: u64,
-    /// E-mails shared by several live clients, every one of them matched: the first
-    /// [`LISTED_MAX`].
-    pub ambiguous: Vec<String>,
-    /// E-mails shared by several live clients, all of them.
-    pub ambiguous_total: u64,
-}
-
-impl ImportReport {
+impl ImportSummary {
     fn record_unmatched(&mut self, value: &str) {
         self.unmatched_total += 1;
         list_first(&mut self.unmatched, || value.to_string());
@@ -105,14 +67,14 @@ impl Service {
     /// [`ServiceError::NotFound`], [`ServiceError::Conflict`] for a dynamic segment, or
     /// [`ServiceError::Invalid`] for a file without a `client_id` or `email` column, a
     /// malformed row or a `client_id` that is not an integer; nothing is stored then.
-    pub async fn import_members_csv(&self, id: i64, csv: &[u8]) -> Result<ImportReport> {
+    pub async fn import_members_csv(&self, id: i64, csv: &[u8]) -> Result<ImportSummary> {
         self.static_record(id)?;
         let (column, values) = read_column(csv)?;
         let snapshot = std::sync::Arc::clone(&self.state().snapshot);
-        let mut report = ImportReport {
+        let mut report = ImportSummary {
             column: column.name().into(),
             rows: values.len() as u64,
-            ..ImportReport::default()
+            ..ImportSummary::default()
         };
         let matched = match column {
             Column::ClientId => match_ids(&snapshot, &values, &mut report)?,
@@ -203,7 +165,7 @@ fn line_breaks(run: &[u8]) -> usize {
 fn match_ids(
     snapshot: &Snapshot,
     values: &[String],
-    report: &mut ImportReport,
+    report: &mut ImportSummary,
 ) -> Result<Vec<i64>> {
     let mut seen = HashSet::new();
     let mut matched = Vec::new();
@@ -236,7 +198,7 @@ fn match_ids(
 }
 
 /// Live client ids whose e-mail a row names, each once; counts the rest in `report`.
-fn match_emails(snapshot: &Snapshot, values: &[String], report: &mut ImportReport) -> Vec<i64> {
+fn match_emails(snapshot: &Snapshot, values: &[String], report: &mut ImportSummary) -> Vec<i64> {
     let index = email_index(snapshot);
     let mut seen = HashSet::new();
     let mut matched = Vec::new();

@@ -111,6 +111,9 @@ pub struct MemberChange {
 }
 
 /// The outcome of a CSV import into a static segment.
+///
+/// Every data row is counted once: `rows` is `blank + duplicates + matched +
+/// unmatched_total` plus the rows naming only deleted clients.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
     /// `client_id` or `email`: the column that was read.
@@ -125,10 +128,22 @@ pub struct ImportSummary {
     pub duplicates: u64,
     /// Rows whose value is empty or blank.
     pub blank: u64,
-    /// Values naming no live client, as written in the file, in file order.
+    /// Values naming no client, as written in the file, in file order: the first
+    /// [`LISTED_MAX`](super::import::LISTED_MAX).
     pub unmatched: Vec<String>,
-    /// E-mails shared by several live clients; every one of them was matched.
+    /// Rows naming no client, all of them.
+    pub unmatched_total: u64,
+    /// Ids of deleted clients the file names, which are never added, in file order, each
+    /// once: the first [`LISTED_MAX`](super::import::LISTED_MAX). An e-mail counts here only when no live client has
+    /// it.
+    pub deleted: Vec<i64>,
+    /// Deleted clients the file names, all of them.
+    pub deleted_total: u64,
+    /// E-mails shared by several live clients, every one of them matched: the first
+    /// [`LISTED_MAX`](super::import::LISTED_MAX).
     pub ambiguous: Vec<String>,
+    /// E-mails shared by several live clients, all of them.
+    pub ambiguous_total: u64,
 }
 
 /// An unsaved rule evaluated now or as of a given instant. Nothing is stored.

@@ -1,7 +1,7 @@
 //! Static members in bulk and by CSV, member pages and export, deleted clients.
 
 use super::*;
-use crate::service::import::{ImportReport, LISTED_MAX};
+use crate::service::import::LISTED_MAX;
 
 /// Clients 1..=4 of [`four_clients`] plus 5, deleted.
 fn with_deleted() -> FactsBuilder {
@@ -202,7 +202,7 @@ async fn csv_imports_by_client_id() {
     let key = service.create_segment(listed("Key")).await.unwrap();
     let csv = b"name,Client_ID\nA, 1\nB,2\n,\nA again,1\nX,99\nE,5\n";
     let summary = service.import_members_csv(key.id, csv).await.unwrap();
-    let expected = ImportReport {
+    let expected = ImportSummary {
         column: "client_id".into(),
         rows: 6,
         matched: 2,
@@ -213,7 +213,7 @@ async fn csv_imports_by_client_id() {
         unmatched_total: 1,
         deleted: vec![5],
         deleted_total: 1,
-        ..ImportReport::default()
+        ..ImportSummary::default()
     };
     assert_eq!(summary, expected);
     check_members(&service, key.id, &[1, 2]);
@@ -326,7 +326,7 @@ async fn emails_shared_by_several_clients_match_them_all() {
 async fn crlf_cr_bom_and_unterminated_csv_count_like_lf() {
     let (_dir, service) = tenant(&with_deleted()).await;
     let lines = ["client_id", "1", "", " 2 ", ",", "1", "99", "5"];
-    let expected = ImportReport {
+    let expected = ImportSummary {
         column: "client_id".into(),
         rows: 7,
         matched: 2,
@@ -337,7 +337,7 @@ async fn crlf_cr_bom_and_unterminated_csv_count_like_lf() {
         unmatched_total: 1,
         deleted: vec![5],
         deleted_total: 1,
-        ..ImportReport::default()
+        ..ImportSummary::default()
     };
     let variants = [
         ("LF", "", "\n", "\n"),
@@ -406,14 +406,14 @@ async fn csv_import_reports_deleted_clients_as_adding_does() {
     // one too, which is matched alone.
     let csv = b"email\nC5@example.com\nc1@example.com\nc2@example.com\n";
     let by_email = service.import_members_csv(key.id, csv).await.unwrap();
-    let expected = ImportReport {
+    let expected = ImportSummary {
         column: "email".into(),
         rows: 3,
         matched: 2,
         added: 1,
         deleted: vec![5],
         deleted_total: 1,
-        ..ImportReport::default()
+        ..ImportSummary::default()
     };
     assert_eq!(by_email, expected);
     check_members(&service, key.id, &[1, 2]);
@@ -447,7 +447,7 @@ async fn csv_import_lists_at_most_1000_values_of_each_kind() {
         .collect();
     let csv = format!("client_id\n{}\n", ids.join("\n"));
     let by_id = service.import_members_csv(key.id, csv.as_bytes()).await;
-    let expected = ImportReport {
+    let expected = ImportSummary {
         column: "client_id".into(),
         rows: 2_700,
         matched: 100,
@@ -456,21 +456,21 @@ async fn csv_import_lists_at_most_1000_values_of_each_kind() {
         unmatched_total: 1_500,
         deleted: (101..=1_100).collect(),
         deleted_total: 1_100,
-        ..ImportReport::default()
+        ..ImportSummary::default()
     };
     assert_eq!(by_id.unwrap(), expected);
 
     let emails: Vec<String> = (1..=1_001).map(|k| format!("s{k}@example.com")).collect();
     let csv = format!("email\n{}\n", emails.join("\n"));
     let by_email = service.import_members_csv(key.id, csv.as_bytes()).await;
-    let expected = ImportReport {
+    let expected = ImportSummary {
         column: "email".into(),
         rows: 1_001,
         matched: 1_001,
         added: 2_002,
         ambiguous: emails[..1_000].to_vec(),
         ambiguous_total: 1_001,
-        ..ImportReport::default()
+        ..ImportSummary::default()
     };
     assert_eq!(by_email.unwrap(), expected);
     assert_eq!(service.segment(key.id).unwrap().member_count, 2_102);
