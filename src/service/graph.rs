@@ -71,6 +71,20 @@ impl Graph {
         found
     }
 
+    /// `ids` and every segment they read, directly or through others.
+    pub fn read_by(&self, ids: &[i64]) -> BTreeSet<i64> {
+        let mut found: BTreeSet<i64> = ids.iter().copied().collect();
+        let mut todo = ids.to_vec();
+        while let Some(at) = todo.pop() {
+            for read in self.reads(at) {
+                if found.insert(read) {
+                    todo.push(read);
+                }
+            }
+        }
+        found
+    }
+
     /// `ids` ordered so that every segment comes after those of `ids` it reads; ties by id.
     /// Segments caught in a loop (which saving refuses) come last, by id.
     pub fn order(&self, ids: &BTreeSet<i64>) -> Vec<i64> {

@@ -1,19 +1,29 @@
 //! Previewing an unsaved rule: count, per-node counts, a sample of members, warnings.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use roaring::RoaringBitmap;
 
+use crate::catalog::members;
+use crate::catalog::segments::{self, SegmentRecord};
 use crate::eval;
 use crate::rules::Rule;
 
+use super::compute::{Job, compute};
 use super::error::Result;
+use super::graph::Graph;
+use super::state::TenantState;
 use super::views::{Preview, SampleMember};
 use super::{SAMPLE_SIZE, Service, elapsed_ms, now};
 
 impl Service {
-    /// Evaluates `rule` on the published state as of `as_of` (now by default). `segment`
-    /// conditions read the published memberships. Nothing is stored.
+    /// Evaluates `rule` on the published state as of `as_of` (now by default). Without
+    /// `as_of`, `segment` conditions read the published memberships; with it, the segments
+    /// the rule reads are evaluated as of that instant too, so the answer is the same
+    /// whenever it is asked. Nothing is stored.
     ///
     /// # Errors
     /// A bad rule (with its JSON path), a rule reading an unknown segment, or a fault.
@@ -25,9 +35,16 @@ impl Service {
         let started = Instant::now();
         let state = self.state();
         let snapshot = &state.snapshot;
-        let as_of = as_of.unwrap_or_else(now);
         let rule = Rule::from_json(rule, &snapshot.facts.custom_fields)?;
-        let evaluation = eval::evaluate(&rule, snapshot, as_of, state.as_ref())?;
+        let refs = rule.segment_refs();
+        let at = as_of.unwrap_or_else(now);
+        let evaluation = if as_of.is_some() && !refs.is_empty() {
+            let read = self.memberships_as_of(&refs, &state, at)?;
+            let lookup = |id: i64| read.get(&id).cloned();
+            eval::evaluate(&rule, snapshot, at, &lookup)?
+        } else {
+            eval::evaluate(&rule, snapshot, at, state.as_ref())?
+        };
         let sample = evaluation
             .members
             .iter()
@@ -43,7 +60,40 @@ impl Service {
             sample,
             warnings: evaluation.warnings,
             elapsed_ms: elapsed_ms(started),
-            as_of,
+            as_of: at,
         })
+    }
+
+    /// The memberships of `ids` and of every segment they read, evaluated on the published
+    /// snapshot as of `as_of`: static segments are their lists, dynamic ones their stored
+    /// rules at that instant. A segment that fails keeps its published members, as in a
+    /// refresh.
+    ///
+    /// # Errors
+    /// A catalog fault.
+    pub(super) fn memberships_as_of(
+        &self,
+        ids: &[i64],
+        state: &TenantState,
+        as_of: DateTime<Utc>,
+    ) -> Result<HashMap<i64, Arc<RoaringBitmap>>> {
+        let (records, mut listed, graph) = self.catalog.with_conn(|conn| {
+            let refs = segments::refs(conn)?;
+            let listed = members::all_ids(conn)?;
+            Ok((segments::list(conn)?, listed, Graph::from_edges(&refs)))
+        })?;
+        let needed = graph.read_by(ids);
+        let by_id: HashMap<i64, &SegmentRecord> = records.iter().map(|r| (r.id, r)).collect();
+        let jobs: Vec<Job> = graph
+            .order(&needed)
+            .iter()
+            .filter_map(|id| by_id.get(id))
+            .map(|record| Job::of(record, &mut listed))
+            .collect();
+        let computed = compute(&state.snapshot, &jobs, state, as_of);
+        let memberships = computed
+            .into_iter()
+            .map(|c| (c.segment_id, Arc::new(c.members)));
+        Ok(memberships.collect())
     }
 }

@@ -251,3 +251,42 @@ async fn metrics_count_rounds_sizes_and_appends() {
     service.delete_segment(us.id).await.unwrap();
     assert!(service.metrics().report().segment_sizes.is_empty());
 }
+
+#[tokio::test]
+async fn a_preview_as_of_evaluates_the_segments_it_reads_as_of_then_too() {
+    // Client 1 buys on 1 May 2024, client 2 on 2 May, client 3 on 3 May.
+    let facts = four_clients()
+        .order(order(10, 1, "2024-05-01T10:00:00Z", 1_000))
+        .order(order(11, 2, "2024-05-02T10:00:00Z", 1_000))
+        .order(order(12, 3, "2024-05-03T10:00:00Z", 1_000));
+    let (_dir, service) = tenant(&facts).await;
+    let week = json!({"field": "last_purchase_date", "op": "within_last", "value": {"days": 7}});
+    // Published now, long after May 2024: nobody bought in the last week.
+    let recent = service
+        .create_segment(dynamic("Recent", week))
+        .await
+        .unwrap();
+    let in_us =
+        json!({"all": [{"field": "segment", "op": "is", "value": recent.id}, country_is("US")]});
+    let recent_us = service
+        .create_segment(dynamic("Recent US", in_us))
+        .await
+        .unwrap();
+    let reads = json!({"field": "segment", "op": "is", "value": recent_us.id});
+
+    let now = service.preview(&reads, None).unwrap();
+    assert_eq!(now.count, 0, "the published memberships are empty");
+    // As of 9 May, within the last 7 days is on or after 2 May: clients 2 and 3 bought,
+    // client 3 is in the US, through two levels of segments.
+    let then = service
+        .preview(&reads, Some(at("2024-05-09T12:00:00Z")))
+        .unwrap();
+    let ids: Vec<i64> = then.sample.iter().map(|m| m.client_id).collect();
+    assert_eq!((then.count, ids), (1, vec![3]));
+    // As of 4 May, on or after 27 April: all three bought; clients 1 and 3 are in the US.
+    let earlier = service
+        .preview(&reads, Some(at("2024-05-04T12:00:00Z")))
+        .unwrap();
+    let ids: Vec<i64> = earlier.sample.iter().map(|m| m.client_id).collect();
+    assert_eq!(ids, [1, 3]);
+}
