@@ -7,14 +7,11 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use roaring::RoaringBitmap;
 
-use crate::catalog::members;
-use crate::catalog::segments::{self, SegmentRecord};
 use crate::eval;
 use crate::rules::Rule;
 
-use super::compute::{Job, compute};
+use super::compute::compute;
 use super::error::Result;
-use super::graph::Graph;
 use super::state::TenantState;
 use super::views::{Preview, SampleMember};
 use super::{SAMPLE_SIZE, Service, elapsed_ms, now};
@@ -77,19 +74,7 @@ impl Service {
         state: &TenantState,
         as_of: DateTime<Utc>,
     ) -> Result<HashMap<i64, Arc<RoaringBitmap>>> {
-        let (records, mut listed, graph) = self.catalog.with_conn(|conn| {
-            let refs = segments::refs(conn)?;
-            let listed = members::all_ids(conn)?;
-            Ok((segments::list(conn)?, listed, Graph::from_edges(&refs)))
-        })?;
-        let needed = graph.read_by(ids);
-        let by_id: HashMap<i64, &SegmentRecord> = records.iter().map(|r| (r.id, r)).collect();
-        let jobs: Vec<Job> = graph
-            .order(&needed)
-            .iter()
-            .filter_map(|id| by_id.get(id))
-            .map(|record| Job::of(record, &mut listed))
-            .collect();
+        let jobs = self.stored_jobs(Some(ids))?;
         let computed = compute(&state.snapshot, &jobs, state, as_of);
         let memberships = computed
             .into_iter()

@@ -117,12 +117,7 @@ impl Service {
     ) -> Result<RoundInput> {
         let log = self.writes.lock().await;
         let base = self.state();
-        let (records, mut listed, graph) = self.catalog.with_conn(|conn| {
-            let refs = segments::refs(conn)?;
-            let listed = members::all_ids(conn)?;
-            Ok((segments::list(conn)?, listed, Graph::from_edges(&refs)))
-        })?;
-        let jobs = ordered_jobs(&records, &graph, &mut listed);
+        let jobs = self.stored_jobs(None)?;
         let reports = fresh.clone().unwrap_or_else(|| Arc::clone(&base.reports));
         let snapshot = Arc::clone(reports.snapshot());
         let prior = Prior {
@@ -416,19 +411,29 @@ pub(super) async fn compute_blocking(
         .map_err(|e| ServiceError::internal(format!("segment evaluation panicked: {e}")))
 }
 
-/// Jobs for every stored segment, in dependency order.
-fn ordered_jobs(
-    records: &[SegmentRecord],
-    graph: &Graph,
-    listed: &mut HashMap<i64, Vec<i64>>,
-) -> Vec<Job> {
-    let by_id: HashMap<i64, &SegmentRecord> = records.iter().map(|r| (r.id, r)).collect();
-    let ids: BTreeSet<i64> = by_id.keys().copied().collect();
-    graph
-        .order(&ids)
-        .iter()
-        .map(|id| Job::of(by_id[id], listed))
-        .collect()
+impl Service {
+    /// Jobs for the stored segments in dependency order: every one, or those `reading` and
+    /// every segment they read, directly or through others.
+    ///
+    /// # Errors
+    /// A catalog fault.
+    pub(super) fn stored_jobs(&self, reading: Option<&[i64]>) -> Result<Vec<Job>> {
+        let (records, mut listed, graph) = self.catalog.with_conn(|conn| {
+            let refs = segments::refs(conn)?;
+            let listed = members::all_ids(conn)?;
+            Ok((segments::list(conn)?, listed, Graph::from_edges(&refs)))
+        })?;
+        let by_id: HashMap<i64, &SegmentRecord> = records.iter().map(|r| (r.id, r)).collect();
+        let ids: BTreeSet<i64> = match reading {
+            Some(ids) => graph.read_by(ids),
+            None => by_id.keys().copied().collect(),
+        };
+        let jobs = graph
+            .order(&ids)
+            .into_iter()
+            .filter_map(|id| by_id.get(&id));
+        Ok(jobs.map(|record| Job::of(record, &mut listed)).collect())
+    }
 }
 
 /// Every published or stored membership, carried onto `snapshot`.
