@@ -29,4 +29,11 @@ impl From<arrow::error::ArrowError> for ReportError {
     }
 }
 
+impl ReportError {
+    /// A task of a report's computation that panicked or was cancelled: a bug.
+    pub(super) fn task(error: tokio::task::JoinError) -> ReportError {
+        ReportError::Internal(DataFusionError::External(Box::new(error)))
+    }
+}
+
 pub type Result<T, E = ReportError> = std::result::Result<T, E>;

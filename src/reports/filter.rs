@@ -102,12 +102,14 @@ impl MemberMask {
     }
 
     pub fn contains(&self, position: u32) -> bool {
-        let word = self
-            .words
-            .get((position / 64) as usize)
-            .copied()
-            .unwrap_or(0);
-        word & (1 << (position % 64)) != 0
+        self.bit(position) != 0
+    }
+
+    /// 1 when `position` is a member, else 0 (also past the end): a number to mask with.
+    #[inline]
+    pub fn bit(&self, position: u32) -> u64 {
+        let word = self.words.get((position / 64) as usize).copied();
+        word.map_or(0, |word| (word >> (position % 64)) & 1)
     }
 
     /// True where the row's position is a member; a null position (a guest) never is.

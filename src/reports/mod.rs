@@ -50,8 +50,11 @@
 //! Unfiltered reports skip step 4 and so include guest sales and sales of deleted
 //! clients; a filter never holds either. Unfiltered widgets need no scan at all: the views
 //! keep running totals of revenue and orders per day, so any range is two subtractions.
-//! Widgets on the same segment share one scan of the days any of them covers, summed per
-//! day; each widget's periods are sums of those days, and the segments' scans run together.
+//! Widgets on the same segment share one pass over the days any of them covers, summed per
+//! day; each widget's periods are sums of those days, and the segments' passes run together.
+//! That pass is a plain loop rather than a plan (`views::member_days`): it needs only a bit
+//! test and two additions per order, which a plan's filter, copy and hash aggregation by day
+//! would cost several times over.
 //!
 //! The plan of a filtered monthly report, as DataFusion shows it (two partitions):
 //!

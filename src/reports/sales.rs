@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt32Array};
-use arrow::datatypes::{Date32Type, Int64Type, UInt32Type};
+use arrow::datatypes::{Int64Type, UInt32Type};
 use chrono::NaiveDate;
 use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn::sum;
@@ -18,7 +18,7 @@ use super::distinct::{client_set, distinct_clients, read_client_set};
 use super::error::{ReportError, Result};
 use super::filter::MemberMask;
 use super::label::label;
-use super::views::{DailyTotals, ReportFacts, collect, column};
+use super::views::{DailyTotals, ReportFacts, chunks, collect, column, member_days};
 use crate::money::{Cents, div_round_half_away};
 
 /// The largest `top` a ranking report accepts.
@@ -179,10 +179,11 @@ pub(super) struct RangeAsk {
 /// distinct clients, which widgets never show, for many scopes and ranges at once.
 ///
 /// Unfiltered asks are answered by the daily running totals. The others are grouped by
-/// scope (masks are shared by pointer): each scope is one scan of the days its asks cover,
-/// through its `in_members` filter, summed per day into running totals of its own, and the
-/// scopes' plans run together. A range's figure is the sum of its days, so ranges may
-/// overlap, and may together span more days than one range may hold.
+/// scope (masks are shared by pointer): each scope is one pass over the days its asks
+/// cover, testing its mask per row and summing per day into running totals of its own
+/// ([`daily_sums`]), and the scopes' passes run together. A range's figure is the sum of
+/// its days, so ranges may overlap, and may together span more days than one range may
+/// hold.
 ///
 /// # Errors
 /// Only an internal fault running the query.
@@ -219,28 +220,31 @@ pub(super) async fn range_sums(
     Ok(sums)
 }
 
-/// Revenue and orders of `mask`'s clients per day, over the days of `ranges`.
+/// Rows one task of [`daily_sums`] sums: enough to outweigh handing it to a thread, few
+/// enough that a year of orders at scale is shared among the cores.
+const DAILY_CHUNK_ROWS: usize = 1 << 20;
+
+/// Revenue and orders of `mask`'s clients per day, over the days of `ranges` (disjoint, in
+/// date order).
+///
+/// The rows are cut into chunks summed on blocking threads, in parallel and off the async
+/// workers; chunks are in day order, so their rows join into running totals as they come
+/// (a day cut between two chunks adds up in [`DailyTotals::from_sorted`]).
 async fn daily_sums(
     facts: &ReportFacts,
     mask: &Arc<MemberMask>,
     ranges: Vec<DateRange>,
 ) -> Result<DailyTotals> {
-    let aggregates = vec![
-        sum(col(column::REVENUE_CENTS)).alias("revenue"),
-        count_all().alias("orders"),
-    ];
-    let frame = facts
-        .scan_ranges(&facts.orders, &ranges, Some(mask))?
-        .aggregate(vec![col(column::DAY)], aggregates)?;
-    let mut rows = Vec::new();
-    for (batch, row) in each_row(&collect(frame).await?) {
-        let day = batch.column(0).as_primitive::<Date32Type>().value(row);
-        let revenue = int64_or_zero(batch.column(1).as_primitive(), row);
-        let orders = int64_or_zero(batch.column(2).as_primitive(), row);
-        rows.push((day, revenue, orders as u64));
-    }
-    rows.sort_unstable_by_key(|(day, _, _)| *day);
-    Ok(DailyTotals::from_sorted(rows))
+    let slices: Vec<RecordBatch> = ranges.iter().map(|r| facts.orders.slice(*r)).collect();
+    let pieces = slices
+        .iter()
+        .flat_map(|slice| chunks(slice, DAILY_CHUNK_ROWS));
+    let tasks = pieces.map(|chunk| {
+        let mask = Arc::clone(mask);
+        tokio::task::spawn_blocking(move || member_days(&chunk, &mask))
+    });
+    let by_chunk = try_join_all(tasks).await.map_err(ReportError::task)?;
+    Ok(DailyTotals::from_sorted(by_chunk.into_iter().flatten()))
 }
 
 /// The days of `ranges` as ranges that neither overlap nor touch, in date order.

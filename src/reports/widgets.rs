@@ -215,8 +215,8 @@ impl Amount {
 /// so one stale widget never hides the dashboard.
 ///
 /// Every widget's two periods are answered together by [`range_sums`]: unfiltered ones from
-/// the daily running totals, and those on segments by one scan over the days any of them
-/// covers, with one mask per segment.
+/// the daily running totals, and those on segments by one pass per segment over the days
+/// its widgets cover, testing the segment's mask per order.
 ///
 /// # Errors
 /// Only an internal fault running a query.
