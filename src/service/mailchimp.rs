@@ -51,6 +51,8 @@ pub enum MailchimpError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the Mailchimp API key file {} is empty", .path.display())]
+    EmptyKeyFile { path: PathBuf },
     /// A refused account or sync setting; the message names the value.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -477,10 +479,15 @@ pub fn account_from(
 }
 
 fn read_key(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| MailchimpError::KeyFile {
+    let key = std::fs::read_to_string(path).map_err(|source| MailchimpError::KeyFile {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    if key.trim().is_empty() {
+        let path = path.to_path_buf();
+        return Err(MailchimpError::EmptyKeyFile { path });
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -707,5 +714,9 @@ pub(crate) mod tests {
             missing.display()
         );
         assert!(got.starts_with(&expected), "{got}");
+        let empty = dir.path().join("empty.key");
+        std::fs::write(&empty, " \n").unwrap();
+        let message = format!("the Mailchimp API key file {} is empty", empty.display());
+        check_account(Some(&empty), &[(key, "k-us21")], Err(&message));
     }
 }
