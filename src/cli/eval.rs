@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::eval::{Evaluation, NoSegments, NodeCount, evaluate};
+use crate::eval::{EvalError, Evaluation, NoSegments, NodeCount, evaluate};
 use crate::rules::{Rule, Warning};
 use crate::snapshot::Snapshot;
 use crate::tenant::open_snapshot;
@@ -65,7 +65,14 @@ async fn eval(args: &EvalArgs) -> Result<(), String> {
     let rule = Rule::parse(&rule_text, &snapshot.facts.custom_fields)
         .map_err(|e| format!("bad rule: {e}"))?;
     let as_of = args.as_of.unwrap_or_else(Utc::now);
-    let evaluation = evaluate(&rule, &snapshot, as_of, &NoSegments).map_err(|e| e.to_string())?;
+    let evaluation = evaluate(&rule, &snapshot, as_of, &NoSegments).map_err(|e| match e {
+        EvalError::UnknownSegment { path, id } => format!(
+            "{path}: the rule reads segment {id}, and `segments eval` reads only the tenant's \
+             facts, not the segment catalog; preview the rule on a running server instead \
+             (POST /v1/segments/preview)"
+        ),
+        other => other.to_string(),
+    })?;
     let text = match args.format {
         Format::Json => render_json(&snapshot, &evaluation, args.limit),
         Format::Text => render_text(&snapshot, &evaluation, args.limit),
@@ -147,4 +154,33 @@ fn render_text(snapshot: &Snapshot, evaluation: &Evaluation, limit: usize) -> St
         evaluation.elapsed.as_secs_f64() * 1e3
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(rule: &str) -> EvalArgs {
+        EvalArgs {
+            data: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample")),
+            rule: rule.to_string(),
+            as_of: None,
+            tz: None,
+            limit: 20,
+            format: Format::Json,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rule_reading_a_segment_is_told_that_eval_has_no_catalog() {
+        let rule = r#"{"all": [{"field": "country", "op": "is", "value": "DE"},
+                                {"field": "segment", "op": "is", "value": 3}]}"#;
+        let error = eval(&args(rule)).await.unwrap_err();
+        assert_eq!(
+            error,
+            "$.all[1].value: the rule reads segment 3, and `segments eval` reads only the tenant's \
+             facts, not the segment catalog; preview the rule on a running server instead \
+             (POST /v1/segments/preview)"
+        );
+    }
 }
