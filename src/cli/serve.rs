@@ -6,6 +6,7 @@
 //! non-loopback address unless bearer tokens are configured. With a Mailchimp API key it
 //! also runs the syncs that are due, checking every minute from the start.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +26,10 @@ pub const TOKENS_ENV: &str = "SEGMENTS_TOKENS";
 
 /// The seed file of example segments inside the data folder.
 const SEED_FILE: &str = "segments.json";
+
+/// The file a server holds locked inside the data folder while it runs, so that a second
+/// server never writes to the same catalog.
+pub const LOCK_FILE: &str = "serve.lock";
 
 /// Serve the HTTP API over one tenant.
 #[derive(Debug, Clone, clap::Args)]
@@ -79,6 +84,18 @@ pub enum ServeError {
         path: PathBuf,
         source: Box<ServiceError>,
     },
+    #[error(
+        "another `segments serve` is serving {} (it holds {}); stop it, or serve a copy of \
+         the folder",
+        .data.display(),
+        .lock.display()
+    )]
+    Busy { data: PathBuf, lock: PathBuf },
+    #[error("cannot lock {}: {source}", .lock.display())]
+    Lock {
+        lock: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -101,20 +118,22 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-/// Opens the tenant, binds the address and serves until SIGTERM or Ctrl-C.
+/// Locks the tenant, binds the address, opens the tenant and serves until SIGTERM or
+/// Ctrl-C.
+///
+/// Everything that can refuse a start cheaply (tokens, exposure, the lock, the address)
+/// comes before the tenant is opened, because opening writes to its catalog: a start that
+/// fails never leaves a trace there. Connections made while the facts load wait in the
+/// listen queue.
 ///
 /// # Errors
-/// Bad tokens, an open address without tokens, a tenant that cannot be opened or seeded,
-/// or an address that cannot be bound.
+/// Bad tokens, an open address without tokens, a tenant another server holds, an address
+/// that cannot be bound, or a tenant that cannot be opened or seeded.
 pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let env_tokens = std::env::var(TOKENS_ENV).ok();
     let tokens = Tokens::from_sources(args.tokens_file.as_deref(), env_tokens.as_deref())?;
     check_exposure(args.listen, &tokens)?;
-    let metrics = Arc::new(Metrics::new());
-    let service = open(&args, &metrics).await?;
-    seed(&service, &args.data).await?;
-    let key_file = args.mailchimp_key_file.as_deref();
-    let syncs = Arc::new(MailchimpRuntime::from_env(Arc::clone(&service), key_file)?);
+    let _lock = lock_tenant(&args.data)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -122,6 +141,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             source,
         })?;
     let local = listener.local_addr()?;
+    let metrics = Arc::new(Metrics::new());
+    let service = open(&args, &metrics).await?;
+    seed(&service, &args.data).await?;
+    let key_file = args.mailchimp_key_file.as_deref();
+    let syncs = Arc::new(MailchimpRuntime::from_env(Arc::clone(&service), key_file)?);
     let config = api_config(&args, tokens);
     log_ready(&service, local, &config);
 
@@ -151,6 +175,37 @@ pub fn check_exposure(addr: SocketAddr, tokens: &Tokens) -> Result<(), ServeErro
         return Ok(());
     }
     Err(ServeError::OpenToNetwork { addr })
+}
+
+/// Takes the lock of the tenant folder `data`, held until the returned file is dropped (or
+/// the process ends, however it ends). A missing folder takes no lock: opening it fails
+/// with a clearer message before anything is written.
+///
+/// # Errors
+/// [`ServeError::Busy`] when another server holds the lock.
+pub fn lock_tenant(data: &Path) -> Result<Option<File>, ServeError> {
+    if !data.is_dir() {
+        return Ok(None);
+    }
+    let lock = data.join(LOCK_FILE);
+    let failed = |source| ServeError::Lock {
+        lock: lock.clone(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Err(ServeError::Busy {
+            data: data.to_path_buf(),
+            lock,
+        }),
+        Err(TryLockError::Error(source)) => Err(failed(source)),
+    }
 }
 
 async fn open(args: &ServeArgs, metrics: &Metrics) -> Result<Arc<Service>, ServeError> {
@@ -340,6 +395,66 @@ mod tests {
         assert_eq!(args.body_limit_mb, 16);
         assert_eq!(args.request_timeout_secs, 30);
         assert_eq!(args.mailchimp_key_file, None);
+    }
+
+    #[test]
+    fn a_second_server_on_one_tenant_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_tenant(dir.path()).unwrap();
+        assert!(held.is_some());
+        let error = lock_tenant(dir.path()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "another `segments serve` is serving {} (it holds {}); stop it, or serve a \
+                 copy of the folder",
+                dir.path().display(),
+                dir.path().join(LOCK_FILE).display()
+            )
+        );
+        drop(held);
+        assert!(lock_tenant(dir.path()).unwrap().is_some());
+        assert!(lock_tenant(&dir.path().join("missing")).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_start_on_a_taken_address_writes_nothing_to_the_tenant() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let sample = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample"));
+        copy_facts(sample, dir.path());
+        let data = dir.path().to_str().unwrap();
+        let args = Cli::parse_from(["segments", "--data", data, "--listen", &addr]).serve;
+        let error = serve(args).await.unwrap_err();
+        assert!(matches!(error, ServeError::Bind { .. }), "{error}");
+        let catalog = dir.path().join(crate::catalog::FILE_NAME);
+        assert!(
+            !catalog.exists(),
+            "a failed start created {}",
+            catalog.display()
+        );
+    }
+
+    /// Copies the tenant folder `from` into `to`, without a catalog or lock it may hold.
+    fn copy_facts(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            let kept = name != crate::catalog::FILE_NAME && name != LOCK_FILE;
+            if entry.file_type().unwrap().is_dir() {
+                copy_facts(&entry.path(), &to.join(&name));
+            } else if kept {
+                std::fs::copy(entry.path(), to.join(&name)).unwrap();
+            }
+        }
     }
 
     #[test]
