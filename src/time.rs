@@ -88,14 +88,28 @@ pub fn parse_request_date(text: &str) -> Result<NaiveDate, String> {
     }
 }
 
-/// Reads an instant a request names (`as_of`, `now`): RFC 3339 with an offset.
+/// Reads an instant a request names (`as_of`, `now`): RFC 3339 with an offset, from
+/// 1000-01-02 to 9999-12-30 in UTC, so that its local date lies in the years 1000 to 9999
+/// in every zone, as the dates of requests do.
 ///
 /// # Errors
-/// Any other text, quoted, with an example and a hint for the two usual slips: a bare date,
-/// and a `+` offset left unescaped in a URL, which arrives as a space.
+/// An instant out of that span, or any other text, quoted, with an example and a hint for
+/// the two usual slips: a bare date, and a `+` offset left unescaped in a URL, which
+/// arrives as a space.
 pub fn parse_request_instant(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-        return Ok(instant.with_timezone(&Utc));
+        let instant = instant.with_timezone(&Utc);
+        // A zone moves the date at most one day from the UTC date.
+        let date = instant.date_naive();
+        let dates = [date.pred_opt(), Some(date), date.succ_opt()];
+        let in_years = |d: Option<NaiveDate>| d.is_some_and(|d| REQUEST_YEARS.contains(&d.year()));
+        if !dates.into_iter().all(in_years) {
+            return Err(format!(
+                "{text:?} is out of range; an instant must lie between \
+                 1000-01-02T00:00:00Z and 9999-12-30T23:59:59Z"
+            ));
+        }
+        return Ok(instant);
     }
     let hint = if parse_request_date(text).is_ok() {
         format!("; for the start of that day in UTC write {text}T00:00:00Z")
@@ -221,5 +235,31 @@ mod tests {
             parse_request_instant("soon"),
             Err(format!(r#""soon" {example}"#))
         );
+    }
+
+    #[test]
+    fn request_instants_keep_their_local_dates_in_four_digit_years() {
+        let span = "is out of range; an instant must lie between 1000-01-02T00:00:00Z and \
+                    9999-12-30T23:59:59Z";
+        for text in [
+            "0000-01-01T12:00:00Z",
+            "1000-01-01T23:59:59Z",
+            "9999-12-31T00:00:00Z",
+            "9999-12-31T23:59:59-12:00",
+        ] {
+            assert_eq!(
+                parse_request_instant(text),
+                Err(format!("{text:?} {span}")),
+                "{text}"
+            );
+        }
+        for (text, utc) in [
+            ("1000-01-02T00:00:00Z", "1000-01-02T00:00:00+00:00"),
+            ("9999-12-30T23:59:59Z", "9999-12-30T23:59:59+00:00"),
+            ("1000-01-02T09:00:00+09:00", "1000-01-02T00:00:00+00:00"),
+        ] {
+            let got = parse_request_instant(text).map(|at| at.to_rfc3339());
+            assert_eq!(got, Ok(utc.to_string()), "{text}");
+        }
     }
 }
