@@ -413,7 +413,9 @@ async fn deleting_the_segment_removes_its_syncs() {
         None,
     )
     .await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let removal = json!({"deleted": w.listed, "removed_from_pricing": false,
+                         "widgets_deleted": 0, "mailchimp_syncs_deleted": 1});
+    assert_eq!((deleted.status, deleted.body), (StatusCode::OK, removal));
     let left = call(&w.app, "GET", "/v1/mailchimp/syncs", None).await;
     let ids: Vec<i64> = left
         .body

@@ -3,14 +3,13 @@
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 
 use super::extract::{Json, Path};
 use super::{ApiError, AppState, blocking};
-use crate::service::{NewSegment, RefreshReport, SegmentPatch, SegmentView};
+use crate::service::{NewSegment, RefreshReport, SegmentPatch, SegmentRemoval, SegmentView};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -54,13 +53,14 @@ async fn update(
     Ok(JsonOut(view))
 }
 
-/// `DELETE /v1/segments/{id}`: 204.
+/// `DELETE /v1/segments/{id}`: what went with the segment (widgets, syncs, its place in
+/// the pricing priority list).
 async fn remove(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    state.service.delete_segment(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<JsonOut<SegmentRemoval>, ApiError> {
+    let removal = state.service.delete_segment(id).await?;
+    Ok(JsonOut(removal))
 }
 
 /// `POST /v1/segments/{id}/refresh`: re-evaluates one segment now.

@@ -65,6 +65,7 @@ pub use client::{
 pub use dashboard::{Dashboard, DashboardAnswer};
 pub use error::{Result, ServiceError};
 pub use metrics::{MetricsReport, ServiceMetrics};
+pub use modules::SegmentRemoval;
 pub use state::{Membership, TenantState};
 pub use validate::{NAME_CHARS_MAX, TIERS};
 pub use views::{

@@ -3,6 +3,7 @@
 //! removes from them.
 
 use rusqlite::Connection;
+use serde::Serialize;
 
 use crate::catalog::{CatalogError, Migration};
 use crate::{pricing, reports};
@@ -23,6 +24,20 @@ pub fn migrations() -> Vec<Migration> {
         .collect()
 }
 
+/// What went with a deleted segment, so that the one who deleted it sees that widgets or
+/// syncs went too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SegmentRemoval {
+    /// The deleted segment.
+    pub deleted: i64,
+    /// Whether it had a place in the pricing priority list.
+    pub removed_from_pricing: bool,
+    /// How many dashboard widgets showed it.
+    pub widgets_deleted: usize,
+    /// How many Mailchimp syncs pushed it.
+    pub mailchimp_syncs_deleted: usize,
+}
+
 /// Removes what the modules keep about a segment being deleted, in the delete's transaction:
 /// its place in the pricing priority list, its dashboard widgets, and its Mailchimp syncs
 /// with their state and run history. Price overrides its updates wrote stay (they belong to
@@ -30,7 +45,10 @@ pub fn migrations() -> Vec<Migration> {
 ///
 /// # Errors
 /// A database failure; the caller's transaction then rolls the delete back.
-pub fn on_segment_deleted(conn: &Connection, segment_id: i64) -> crate::catalog::Result<()> {
+pub fn on_segment_deleted(
+    conn: &Connection,
+    segment_id: i64,
+) -> crate::catalog::Result<SegmentRemoval> {
     let prioritised = pricing::store::remove_segment(conn, segment_id)
         .map_err(|e| pricing_fault(segment_id, e))?;
     let widgets = reports::store::delete_segment_widgets(conn, segment_id)
@@ -43,7 +61,12 @@ pub fn on_segment_deleted(conn: &Connection, segment_id: i64) -> crate::catalog:
         syncs,
         "segment removed from pricing, dashboards and Mailchimp"
     );
-    Ok(())
+    Ok(SegmentRemoval {
+        deleted: segment_id,
+        removed_from_pricing: prioritised,
+        widgets_deleted: widgets,
+        mailchimp_syncs_deleted: syncs,
+    })
 }
 
 /// Both stores fail here only in SQLite; anything else is reported as unreadable data.
@@ -159,7 +182,14 @@ mod tests {
         );
         assert_eq!(left(&service), before);
 
-        service.delete_segment(listed).await.unwrap();
+        let removal = service.delete_segment(listed).await.unwrap();
+        let expected = SegmentRemoval {
+            deleted: listed,
+            removed_from_pricing: true,
+            widgets_deleted: 1,
+            mailchimp_syncs_deleted: 1,
+        };
+        assert_eq!(removal, expected);
         assert_eq!(
             left(&service),
             (vec![germany], vec![Some(germany)], vec![germany], 1)

@@ -13,6 +13,7 @@ use crate::rules::{Rule, Warning};
 use super::compute::{Computed, Job, Source};
 use super::error::{Result, ServiceError};
 use super::graph::Graph;
+use super::modules::SegmentRemoval;
 use super::round::{Prior, compute_blocking};
 use super::state::TenantState;
 use super::validate::{self, Checked};
@@ -88,12 +89,13 @@ impl Service {
     }
 
     /// Deletes a segment with its members and history, and in the same transaction its
-    /// pricing priority entry, dashboard widgets and Mailchimp syncs.
+    /// pricing priority entry, dashboard widgets and Mailchimp syncs; returns what went
+    /// with it.
     ///
     /// # Errors
     /// [`ServiceError::NotFound`], or [`ServiceError::Conflict`] naming the segments whose
     /// rules read this one.
-    pub async fn delete_segment(&self, id: i64) -> Result<()> {
+    pub async fn delete_segment(&self, id: i64) -> Result<SegmentRemoval> {
         let mut log = self.writes.lock().await;
         let record = self.record(id)?;
         let graph = self.graph()?;
@@ -105,9 +107,10 @@ impl Service {
                 record.name
             )));
         }
-        self.catalog.with_tx(|tx| {
-            super::modules::on_segment_deleted(tx, id)?;
-            segments::delete(tx, id)
+        let removal = self.catalog.with_tx(|tx| {
+            let removal = super::modules::on_segment_deleted(tx, id)?;
+            segments::delete(tx, id)?;
+            Ok(removal)
         })?;
         log.touch([id]);
         let current = self.state();
@@ -120,7 +123,7 @@ impl Service {
         });
         self.metrics.forget_segment(id);
         tracing::info!(segment_id = id, "segment deleted");
-        Ok(())
+        Ok(removal)
     }
 
     /// One segment with its member count and last refresh.
