@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json as JsonOut, Router};
 
-use super::extract::{Json, Path};
+use super::extract::{JsonAny, Path};
 use super::{ApiError, AppState};
 use crate::service::{AppendReport, AppendTable, ReloadReport};
 
@@ -28,7 +28,7 @@ async fn reload(State(state): State<AppState>) -> Result<JsonOut<ReloadReport>, 
 async fn append(
     State(state): State<AppState>,
     Path(table): Path<String>,
-    Json(rows): Json<Vec<serde_json::Value>>,
+    JsonAny(rows): JsonAny<Vec<serde_json::Value>>,
 ) -> Result<JsonOut<AppendReport>, ApiError> {
     let table = append_table(&table)?;
     let started = Instant::now();

@@ -34,7 +34,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, Uri, header};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::{ListenerExt, TapIo};
@@ -154,6 +154,7 @@ fn guard(routes: Router<AppState>, state: AppState) -> Router {
     let routes = routes
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn(openapi::refuse_undocumented_query))
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
     // Tokens are set at start; without any, the API is open and needs no check.
     let routes = if state.config.tokens.required() {

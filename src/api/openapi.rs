@@ -5,10 +5,16 @@
 //! `api::tests` sends a request to every documented operation and checks it is routed, and
 //! checks the number of operations; a new route must be added here by hand.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use axum::Json;
-use axum::response::IntoResponse;
+use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::ApiError;
 
 /// The document's text, compiled in.
 const DOCUMENT: &str = include_str!("openapi.json");
@@ -22,6 +28,67 @@ pub fn document() -> &'static serde_json::Value {
 /// `GET /v1/openapi.json`.
 pub async fn serve() -> impl IntoResponse {
     Json(document())
+}
+
+/// The documented operations that take no query parameters, as (method, path).
+fn parameterless() -> &'static HashSet<(String, String)> {
+    static SET: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let takes_query = |(method, path): &(String, String)| {
+            let item = &document()["paths"][path];
+            let operation = &item[method.to_lowercase()];
+            let listed = [&item["parameters"], &operation["parameters"]];
+            let mut parameters = listed.into_iter().filter_map(|p| p.as_array()).flatten();
+            parameters.any(|p| resolve(p)["in"] == "query")
+        };
+        operations()
+            .into_iter()
+            .filter(|o| !takes_query(o))
+            .collect()
+    })
+}
+
+/// A parameter, or the one a `$ref` names under `#/components/parameters`.
+fn resolve(parameter: &serde_json::Value) -> &serde_json::Value {
+    match parameter["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            &document()["components"]["parameters"][name]
+        }
+        None => parameter,
+    }
+}
+
+/// Middleware: a query string on an operation the document gives no query parameters
+/// answers 400, naming the parameters, as an unknown parameter does where there are some.
+/// Otherwise `?limit=5` on a list that has no limit would pass unnoticed.
+pub async fn refuse_undocumented_query(request: Request, next: Next) -> Response {
+    let query = request.uri().query().unwrap_or_default();
+    let names: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| format!("`{}`", pair.split('=').next().unwrap_or_default()))
+        .collect();
+    let matched = request.extensions().get::<MatchedPath>();
+    if let (false, Some(matched)) = (names.is_empty(), matched) {
+        let operation = (request.method().to_string(), matched.as_str().to_owned());
+        if parameterless().contains(&operation) {
+            let (method, path) = operation;
+            let detail = format!(
+                "{method} {path} takes no query parameters; got {}",
+                names.join(", ")
+            );
+            let status = StatusCode::BAD_REQUEST;
+            let title = "Invalid query string";
+            return ApiError::Rejected {
+                status,
+                title,
+                detail,
+            }
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Every documented (method, path) pair, methods upper-case, paths as in the document.

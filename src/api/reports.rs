@@ -19,8 +19,8 @@ use super::extract::{Json, Path, Query};
 use super::{ApiError, AppState, blocking};
 use crate::reports::store::NewWidget;
 use crate::reports::{
-    self, DateRange, Granularity, ProductRanking, ReportError, ReportFacts, SegmentFilter, ToCsv,
-    Widget,
+    self, DateRange, Granularity, ProductRanking, ReportError, ReportFacts, SegmentFilter, TOP_MAX,
+    ToCsv, Widget,
 };
 use crate::time::{deserialize_request_date, deserialize_request_instant};
 
@@ -151,6 +151,20 @@ async fn sales(
     Ok(answer(&report.map_err(refused)?, query.format))
 }
 
+/// `#[serde(default, deserialize_with)]` for `top`: a whole number, else a message that
+/// gives the range rather than the parser's complaint about a digit.
+fn deserialize_top<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let top = text.trim().parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a whole number between 1 and {TOP_MAX}"
+        ))
+    })?;
+    Ok(Some(top))
+}
+
 /// `?from=&to=&top=&by=&segments=&exclude=&format=` of the product ranking.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,6 +173,7 @@ struct ProductQuery {
     from: NaiveDate,
     #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
+    #[serde(default, deserialize_with = "deserialize_top")]
     top: Option<usize>,
     /// `revenue` (the default) or `quantity`.
     by: Option<ProductRanking>,
@@ -190,6 +205,7 @@ struct ClientQuery {
     from: NaiveDate,
     #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
+    #[serde(default, deserialize_with = "deserialize_top")]
     top: Option<usize>,
     segments: Option<String>,
     exclude: Option<String>,
@@ -242,6 +258,7 @@ struct BalanceQuery {
     /// An RFC 3339 instant; now by default. Its local date is the ageing date.
     #[serde(default, deserialize_with = "deserialize_request_instant")]
     as_of: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "deserialize_top")]
     top: Option<usize>,
     segments: Option<String>,
     exclude: Option<String>,
@@ -602,6 +619,15 @@ mod tests {
             StatusCode::BAD_REQUEST,
             detail,
         );
+        for top in ["-1", "1.5", "ten"] {
+            let uri = format!("/v1/reports/balances?top={top}");
+            let detail = format!(
+                "Failed to deserialize query string: top: \"{top}\" is not a whole number \
+                 between 1 and 10000"
+            );
+            let answer = call(&app, "GET", &uri, None).await;
+            check_refused(&answer, StatusCode::BAD_REQUEST, &detail);
+        }
         let typo = call(&app, "GET", &format!("{base}&segment=1"), None).await;
         assert_eq!(typo.status, StatusCode::BAD_REQUEST, "{:#}", typo.body);
     }
@@ -674,7 +700,32 @@ mod tests {
                           "period": "month_to_date"});
         call(&app, "POST", "/v1/dashboard/widgets", Some(body)).await;
         let deleted = call(&app, "DELETE", &format!("/v1/segments/{key}"), None).await;
-        assert!(deleted.status.is_success(), "{:#}", deleted.body);
+        let removal = json!({"deleted": key, "removed_from_pricing": false,
+                             "widgets_deleted": 1, "mailchimp_syncs_deleted": 0});
+        assert_eq!((deleted.status, deleted.body), (StatusCode::OK, removal));
+        check(
+            &call(&app, "GET", "/v1/dashboard/widgets", None).await,
+            StatusCode::OK,
+            json!([]),
+        );
+    }
+
+    #[tokio::test]
+    async fn a_widget_is_read_from_an_object_only() {
+        let (app, _dir) = app().await;
+        for body in [
+            json!(["Revenue", null, "revenue", "last_7_days"]),
+            json!([]),
+        ] {
+            let refused = call(&app, "POST", "/v1/dashboard/widgets", Some(body)).await;
+            assert_eq!(refused.body["title"], "Invalid JSON body");
+            check_refused(
+                &refused,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Failed to deserialize the JSON body into the target type: invalid type: \
+                 sequence, expected a JSON object at line 1 column 0",
+            );
+        }
         check(
             &call(&app, "GET", "/v1/dashboard/widgets", None).await,
             StatusCode::OK,

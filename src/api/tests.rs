@@ -783,6 +783,32 @@ async fn openapi_documents_routes_that_exist() {
     }
 }
 
+#[tokio::test]
+async fn every_operation_refuses_an_unknown_query_parameter() {
+    let Fixture { app, _dir, .. } = fixture().await;
+    for (method, path) in openapi::operations() {
+        let uri = path
+            .replace("{id}", "1")
+            .replace("{at}", "2024-01-01T00:00:00Z")
+            .replace("{table}", "orders");
+        let answer = call(&app, &method, &format!("{uri}?zz=1"), None).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{method} {path}");
+        assert_eq!(
+            answer.body["title"], "Invalid query string",
+            "{method} {path}"
+        );
+    }
+    let listed = call(&app, "GET", "/v1/dashboard/widgets?limit=5&", None).await;
+    check_problem(
+        &listed,
+        StatusCode::BAD_REQUEST,
+        "Invalid query string",
+        "GET /v1/dashboard/widgets takes no query parameters; got `limit`",
+    );
+    let empty = call(&app, "GET", "/v1/segments?", None).await;
+    assert_eq!(empty.status, StatusCode::OK, "{:#}", empty.body);
+}
+
 async fn boom() -> &'static str {
     panic!("secret internals")
 }
