@@ -121,9 +121,9 @@ pub async fn run(args: ServeArgs) -> ExitCode {
 /// Locks the tenant, binds the address, opens the tenant and serves until SIGTERM or
 /// Ctrl-C.
 ///
-/// Everything that can refuse a start cheaply (tokens, exposure, the lock, the address)
-/// comes before the tenant is opened, because opening writes to its catalog: a start that
-/// fails never leaves a trace there. Connections made while the facts load wait in the
+/// Everything that can refuse a start cheaply (tokens, exposure, the Mailchimp key, the
+/// lock, the address) comes before the tenant is opened, because opening writes to its
+/// catalog: a start that fails never leaves a trace there. Connections made while the facts load wait in the
 /// listen queue.
 ///
 /// # Errors
@@ -133,6 +133,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let env_tokens = std::env::var(TOKENS_ENV).ok();
     let tokens = Tokens::from_sources(args.tokens_file.as_deref(), env_tokens.as_deref())?;
     check_exposure(args.listen, &tokens)?;
+    let key_file = args.mailchimp_key_file.as_deref();
+    let mailchimp_client = MailchimpRuntime::client_from_env(key_file)?;
     let _lock = lock_tenant(&args.data)?;
     let listener = TcpListener::bind(args.listen)
         .await
@@ -144,8 +146,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let metrics = Arc::new(Metrics::new());
     let service = open(&args, &metrics).await?;
     seed(&service, &args.data).await?;
-    let key_file = args.mailchimp_key_file.as_deref();
-    let syncs = Arc::new(MailchimpRuntime::from_env(Arc::clone(&service), key_file)?);
+    let syncs = Arc::new(MailchimpRuntime::start(
+        Arc::clone(&service),
+        mailchimp_client,
+    )?);
     let config = api_config(&args, tokens);
     log_ready(&service, local, &config);
 
@@ -418,7 +422,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_start_on_a_taken_address_writes_nothing_to_the_tenant() {
+    async fn a_start_refused_on_its_address_or_key_writes_nothing_to_the_tenant() {
         use clap::Parser;
         #[derive(Parser)]
         struct Cli {
@@ -438,6 +442,29 @@ mod tests {
         assert!(
             !catalog.exists(),
             "a failed start created {}",
+            catalog.display()
+        );
+
+        drop(taken);
+        let key = dir.path().join("empty.key");
+        std::fs::write(&key, "\n").unwrap();
+        let key = key.to_str().unwrap();
+        let flags = [
+            "--data",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--mailchimp-key-file",
+            key,
+        ];
+        let args = Cli::parse_from(std::iter::once("segments").chain(flags)).serve;
+        let error = serve(args).await.unwrap_err();
+        let expected =
+            format!("cannot start the Mailchimp sync: the Mailchimp API key file {key} is empty");
+        assert_eq!(error.to_string(), expected);
+        assert!(
+            !catalog.exists(),
+            "a refused key created {}",
             catalog.display()
         );
     }

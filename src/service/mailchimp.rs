@@ -218,15 +218,24 @@ impl MailchimpRuntime {
         })
     }
 
-    /// The runtime `serve` starts: the account from [`account_from`] over the process
-    /// environment, with the client's default limits. Logs whether Mailchimp is configured.
+    /// The client `serve` syncs with: the account from [`account_from`] over the process
+    /// environment, with the client's default limits; `None` without a key. Read before
+    /// the tenant is opened, so a bad key refuses the start before anything is written.
     ///
     /// # Errors
-    /// An unreadable key file, a malformed key or base URL, or an unopenable catalog.
-    pub fn from_env(service: Arc<Service>, key_file: Option<&Path>) -> Result<Self> {
+    /// An unreadable or empty key file, a malformed key or base URL.
+    pub fn client_from_env(key_file: Option<&Path>) -> Result<Option<MailchimpClient>> {
         let account = account_from(key_file, |name| std::env::var(name).ok())?;
         let client = account.map(|a| MailchimpClient::new(a, ClientOptions::default()));
-        let client = client.transpose().map_err(SyncError::Api)?;
+        Ok(client.transpose().map_err(SyncError::Api)?)
+    }
+
+    /// The runtime `serve` starts, with the client of [`Self::client_from_env`]. Logs
+    /// whether Mailchimp is configured.
+    ///
+    /// # Errors
+    /// An unopenable catalog.
+    pub fn start(service: Arc<Service>, client: Option<MailchimpClient>) -> Result<Self> {
         let runtime = MailchimpRuntime::open(service, client)?;
         if runtime.is_configured() {
             tracing::info!(
