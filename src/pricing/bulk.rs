@@ -104,7 +104,14 @@ impl BulkSpec {
         let change = part::<RawChange>(object.get("change"), "$.change")?;
         let ends_at = match object.get("ends_at") {
             None | Some(Value::Null) => None,
-            Some(value) => Some(part::<DateTime<Utc>>(Some(value), "$.ends_at")?),
+            Some(Value::String(text)) => Some(
+                crate::time::parse_request_instant(text)
+                    .map_err(|message| invalid("$.ends_at", &message))?,
+            ),
+            Some(other) => {
+                let message = format!("{other} is not an RFC 3339 instant in a string");
+                return Err(invalid("$.ends_at", &message));
+            }
         };
         Ok(BulkSpec {
             products,

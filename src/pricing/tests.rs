@@ -625,6 +625,20 @@ async fn bulk_updates_refuse_unknown_products_and_past_end_dates() {
         json!({"products": {"ids": [101]}, "change": set, "ends_at": "2024-06-01T12:00:00Z"}),
         "$.ends_at: 2024-06-01 12:00:00 UTC is not after now (2024-06-01 12:00:00 UTC)",
     );
+    check_spec_error(
+        json!({"products": {"ids": [101]}, "change": set, "ends_at": "+10000-01-01T00:00:00Z"}),
+        "$.ends_at: \"+10000-01-01T00:00:00Z\" is not an RFC 3339 instant such as \
+         2026-12-01T09:00:00Z",
+    );
+    check_spec_error(
+        json!({"products": {"ids": [101]}, "change": set, "ends_at": "9999-12-31T23:59:59Z"}),
+        "$.ends_at: \"9999-12-31T23:59:59Z\" is out of range; an instant must lie between \
+         1000-01-02T00:00:00Z and 9999-12-30T23:59:59Z",
+    );
+    check_spec_error(
+        json!({"products": {"ids": [101]}, "change": set, "ends_at": 20250101}),
+        "$.ends_at: 20250101 is not an RFC 3339 instant in a string",
+    );
 }
 
 #[tokio::test]
