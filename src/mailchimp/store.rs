@@ -68,16 +68,33 @@ CREATE TABLE IF NOT EXISTS mailchimp_runs (
 CREATE INDEX IF NOT EXISTS mailchimp_runs_by_sync ON mailchimp_runs (sync_id, id);
 ";
 
+/// Version 2: the highest sync id ever given, so that a deleted sync's id is never given
+/// again (a rowid is reused once the highest row is gone, and a scheduler, a log line or
+/// a saved link to "sync 1" would then name another sync).
+pub const SCHEMA_V2: &str = "
+CREATE TABLE IF NOT EXISTS mailchimp_sync_ids (last_id INTEGER NOT NULL);
+INSERT INTO mailchimp_sync_ids (last_id)
+    SELECT COALESCE(MAX(id), 0) FROM mailchimp_syncs
+    WHERE NOT EXISTS (SELECT 1 FROM mailchimp_sync_ids);
+";
+
 /// The statements that create the sync's tables; running them twice changes nothing.
-pub const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+pub const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 /// The same, as the catalog's versioned migrations (module `mailchimp`), for
 /// `Catalog::open(path, CATALOG_MIGRATIONS)`.
-pub const CATALOG_MIGRATIONS: &[Migration] = &[Migration {
-    module: "mailchimp",
-    version: 1,
-    sql: SCHEMA_V1,
-}];
+pub const CATALOG_MIGRATIONS: &[Migration] = &[
+    Migration {
+        module: "mailchimp",
+        version: 1,
+        sql: SCHEMA_V1,
+    },
+    Migration {
+        module: "mailchimp",
+        version: 2,
+        sql: SCHEMA_V2,
+    },
+];
 
 /// A store operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -226,17 +243,25 @@ fn check_tag_free(conn: &Connection, spec: &ValidSpec, except: Option<i64>) -> R
     }
 }
 
-/// Stores a new sync, due at once.
+/// Stores a new sync, due at once, under an id no sync has had.
 ///
 /// # Errors
 /// [`StoreError::TagTaken`] when the audience already syncs an equal tag.
 pub fn create_sync(conn: &Connection, spec: &ValidSpec, now: DateTime<Utc>) -> Result<SyncConfig> {
     check_tag_free(conn, spec, None)?;
     let s = spec.spec();
-    conn.execute(
-        "INSERT INTO mailchimp_syncs (segment_id, list_id, tag, tag_key, direction, status_if_new,
-            interval_secs, enabled, next_run_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)",
+    let tx = write_tx(conn)?;
+    let id: i64 = tx.query_row(
+        "UPDATE mailchimp_sync_ids
+         SET last_id = MAX(last_id, (SELECT COALESCE(MAX(id), 0) FROM mailchimp_syncs)) + 1
+         RETURNING last_id",
+        [],
+        |row| row.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO mailchimp_syncs (id, segment_id, list_id, tag, tag_key, direction,
+            status_if_new, interval_secs, enabled, next_run_at, created_at, updated_at)
+         VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9)",
         params![
             s.segment_id,
             s.list_id,
@@ -246,10 +271,12 @@ pub fn create_sync(conn: &Connection, spec: &ValidSpec, now: DateTime<Utc>) -> R
             s.status_if_new.as_str(),
             s.interval_secs as i64,
             s.enabled,
-            micros(now)
+            micros(now),
+            id
         ],
     )?;
-    get_sync(conn, conn.last_insert_rowid())
+    tx.commit()?;
+    get_sync(conn, id)
 }
 
 /// # Errors

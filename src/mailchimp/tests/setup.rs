@@ -194,6 +194,27 @@ impl SegmentSource for TwoClients {
 }
 
 #[tokio::test]
+async fn a_deleted_sync_id_is_never_given_again() {
+    let w = world().await;
+    let conn = w.db.lock().unwrap();
+    let create = |segment_id, tag: &str| {
+        let valid = spec(segment_id, tag, Direction::OneWay)
+            .validate(true)
+            .unwrap();
+        store::create_sync(&conn, &valid, Utc::now()).unwrap().id
+    };
+    let first = create(1, "One");
+    let second = create(2, "Two");
+    assert_eq!((first, second), (1, 2));
+    store::delete_sync(&conn, second).unwrap();
+    store::delete_sync(&conn, first).unwrap();
+    assert_eq!(create(3, "Three"), 3);
+    // Running the migrations again keeps the highest id given.
+    store::migrate(&conn).unwrap();
+    assert_eq!(create(4, "Four"), 4);
+}
+
+#[tokio::test]
 async fn the_scheduler_runs_what_fell_due_while_it_was_down() {
     let fake = FakeMailchimp::start(KEY).await;
     fake.add_list(LIST);
