@@ -59,9 +59,10 @@ fn resolve(parameter: &serde_json::Value) -> &serde_json::Value {
     }
 }
 
-/// Middleware: a query string on an operation the document gives no query parameters
-/// answers 400, naming the parameters, as an unknown parameter does where there are some.
-/// Otherwise `?limit=5` on a list that has no limit would pass unnoticed.
+/// Middleware: a query string on an operation under `/v1` the document gives no query
+/// parameters answers 400, naming the parameters, as an unknown parameter does where there
+/// are some. Otherwise `?limit=5` on a list that has no limit would pass unnoticed.
+/// `/healthz` and `/metrics` let probes and scrapers add what they like.
 pub async fn refuse_undocumented_query(request: Request, next: Next) -> Response {
     let query = request.uri().query().unwrap_or_default();
     let names: Vec<String> = query
@@ -72,7 +73,7 @@ pub async fn refuse_undocumented_query(request: Request, next: Next) -> Response
     let matched = request.extensions().get::<MatchedPath>();
     if let (false, Some(matched)) = (names.is_empty(), matched) {
         let operation = (request.method().to_string(), matched.as_str().to_owned());
-        if parameterless().contains(&operation) {
+        if operation.1.starts_with("/v1/") && parameterless().contains(&operation) {
             let (method, path) = operation;
             let detail = format!(
                 "{method} {path} takes no query parameters; got {}",
