@@ -99,17 +99,7 @@ pub fn parse_request_date(text: &str) -> Result<NaiveDate, String> {
 pub fn parse_request_instant(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         let instant = instant.with_timezone(&Utc);
-        // A zone moves the date at most one day from the UTC date.
-        let date = instant.date_naive();
-        let dates = [date.pred_opt(), Some(date), date.succ_opt()];
-        let in_years = |d: Option<NaiveDate>| d.is_some_and(|d| REQUEST_YEARS.contains(&d.year()));
-        if !dates.into_iter().all(in_years) {
-            return Err(format!(
-                "{text:?} is out of range; an instant must lie between \
-                 1000-01-02T00:00:00Z and 9999-12-30T23:59:59Z"
-            ));
-        }
-        return Ok(instant);
+        return check_request_instant(instant).map_err(|span| format!("{text:?} {span}"));
     }
     let hint = if parse_request_date(text).is_ok() {
         format!("; for the start of that day in UTC write {text}T00:00:00Z")
@@ -121,6 +111,26 @@ pub fn parse_request_instant(text: &str) -> Result<DateTime<Utc>, String> {
     Err(format!(
         "{text:?} is not an RFC 3339 instant such as 2026-12-01T09:00:00Z{hint}"
     ))
+}
+
+/// Checks that `instant` lies from 1000-01-02 to 9999-12-30 in UTC, the span of
+/// [`parse_request_instant`].
+///
+/// # Errors
+/// An instant out of that span; the message continues a quoted instant ("... is out of
+/// range; ...").
+pub fn check_request_instant(instant: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    // A zone moves the date at most one day from the UTC date.
+    let date = instant.date_naive();
+    let dates = [date.pred_opt(), Some(date), date.succ_opt()];
+    let in_years = |d: Option<NaiveDate>| d.is_some_and(|d| REQUEST_YEARS.contains(&d.year()));
+    if dates.into_iter().all(in_years) {
+        Ok(instant)
+    } else {
+        Err("is out of range; an instant must lie between \
+             1000-01-02T00:00:00Z and 9999-12-30T23:59:59Z"
+            .to_string())
+    }
 }
 
 /// `#[serde(deserialize_with)]` for a date field read by [`parse_request_date`].

@@ -32,15 +32,19 @@ pub fn fail(error: &dyn std::fmt::Display) -> std::process::ExitCode {
 /// (`2026-12-01`, midnight UTC), for `--as-of` and `--now`.
 ///
 /// # Errors
-/// Text that is neither, with both forms named.
+/// Text that is neither, with both forms named, and an instant whose local date could fall
+/// outside the years 1000 to 9999 (as in requests to the server).
 pub fn parse_instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     let text = text.trim();
-    if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(instant.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc())
-        .map_err(|_| format!("{text:?} is neither RFC 3339 (2026-12-01T08:00:00Z) nor YYYY-MM-DD"))
+    let instant = match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(instant) => instant.with_timezone(&chrono::Utc),
+        Err(_) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc())
+            .map_err(|_| {
+                format!("{text:?} is neither RFC 3339 (2026-12-01T08:00:00Z) nor YYYY-MM-DD")
+            })?,
+    };
+    crate::time::check_request_instant(instant).map_err(|span| format!("{text:?} {span}"))
 }
 
 #[cfg(test)]
@@ -59,5 +63,32 @@ mod tests {
             Ok("2026-12-01T07:30:00+00:00".to_string())
         );
         assert!(at("yesterday").unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn instants_keep_local_dates_in_four_digit_years() {
+        let at = |s: &str| parse_instant(s).map(|i| i.to_rfc3339());
+        assert_eq!(
+            at("1000-01-02"),
+            Ok("1000-01-02T00:00:00+00:00".to_string())
+        );
+        assert_eq!(
+            at("9999-12-30T23:59:59Z"),
+            Ok("9999-12-30T23:59:59+00:00".to_string())
+        );
+        // The span stops a day short of year 10000, whatever the zone.
+        assert_eq!(
+            at("9999-12-31"),
+            Err(
+                "\"9999-12-31\" is out of range; an instant must lie between \
+                 1000-01-02T00:00:00Z and 9999-12-30T23:59:59Z"
+                    .to_string()
+            )
+        );
+        assert!(
+            at("1000-01-01T23:00:00Z")
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 }
