@@ -149,12 +149,14 @@ fn resources() -> Router<AppState> {
 }
 
 /// Adds the problem fallbacks and the guards around `routes`, from the outside in: span and
-/// metrics, time limit and panic net, auth (when tokens are set), body limit.
+/// metrics, time limit and panic net, auth (when tokens are set), body limit, then the
+/// query strings and bodies the API document does not provide for.
 fn guard(routes: Router<AppState>, state: AppState) -> Router {
     let routes = routes
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(openapi::refuse_undocumented_query))
+        .layer(from_fn(openapi::refuse_undocumented_body))
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
     // Tokens are set at start; without any, the API is open and needs no check.
     let routes = if state.config.tokens.required() {

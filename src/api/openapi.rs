@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use axum::Json;
+use axum::body::HttpBody;
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -81,6 +82,52 @@ pub async fn refuse_undocumented_query(request: Request, next: Next) -> Response
             );
             let status = StatusCode::BAD_REQUEST;
             let title = "Invalid query string";
+            return ApiError::Rejected {
+                status,
+                title,
+                detail,
+            }
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// The documented operations that take no request body, as (method, path).
+fn bodiless() -> &'static HashSet<(String, String)> {
+    static SET: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let takes_body = |(method, path): &(String, String)| {
+            document()["paths"][path][method.to_lowercase()]
+                .get("requestBody")
+                .is_some()
+        };
+        operations()
+            .into_iter()
+            .filter(|o| !takes_body(o))
+            .collect()
+    })
+}
+
+/// Middleware: a body sent to an operation under `/v1` the document gives no request body
+/// answers 400. Otherwise `POST /v1/refresh` with `{"as_of": ...}` would refresh as of now
+/// and look as if it had done what was asked. An empty body passes; a body of unknown
+/// length (chunked) is refused unread.
+pub async fn refuse_undocumented_body(request: Request, next: Next) -> Response {
+    let hint = request.body().size_hint();
+    let sent = match (hint.lower(), hint.upper()) {
+        (_, Some(0)) => None,
+        (bytes, Some(upper)) if bytes == upper => Some(format!("{bytes} bytes")),
+        _ => Some("a body of unknown length".to_string()),
+    };
+    let matched = request.extensions().get::<MatchedPath>();
+    if let (Some(sent), Some(matched)) = (sent, matched) {
+        let operation = (request.method().to_string(), matched.as_str().to_owned());
+        if operation.1.starts_with("/v1/") && bodiless().contains(&operation) {
+            let (method, path) = operation;
+            let detail = format!("{method} {path} takes no request body; got {sent}");
+            let status = StatusCode::BAD_REQUEST;
+            let title = "Unexpected request body";
             return ApiError::Rejected {
                 status,
                 title,

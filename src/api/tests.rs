@@ -814,6 +814,38 @@ async fn every_operation_refuses_an_unknown_query_parameter() {
     }
 }
 
+#[tokio::test]
+async fn an_operation_without_a_body_refuses_one() {
+    let Fixture { app, _dir, .. } = fixture().await;
+    let created = call(&app, "POST", "/v1/segments", Some(static_segment("Kept"))).await;
+    check(&created, StatusCode::CREATED, json!({"id": 1}));
+    let expected = [
+        ("GET", "/v1/segments"),
+        ("DELETE", "/v1/segments/{id}"),
+        ("POST", "/v1/segments/{id}/refresh"),
+        ("POST", "/v1/refresh"),
+        ("POST", "/v1/facts/reload"),
+        ("POST", "/v1/price-updates/{id}/revert"),
+        ("DELETE", "/v1/dashboard/widgets/{id}"),
+    ];
+    for (method, path) in expected {
+        let uri = path.replace("{id}", "1");
+        let body = r#"{"as_of": "2020-01-01T00:00:00Z"}"#;
+        let answer = send(&app, raw(method, &uri, Some("application/json"), body)).await;
+        check_problem(
+            &answer,
+            StatusCode::BAD_REQUEST,
+            "Unexpected request body",
+            &format!("{method} {path} takes no request body; got 33 bytes"),
+        );
+    }
+    // Nothing was deleted: segment 1 is still there.
+    let read = call(&app, "GET", "/v1/segments/1", None).await;
+    assert_eq!(read.status, StatusCode::OK, "{:#}", read.body);
+    let refresh = send(&app, raw("POST", "/v1/refresh", None, "")).await;
+    assert_eq!(refresh.status, StatusCode::OK, "{:#}", refresh.body);
+}
+
 async fn boom() -> &'static str {
     panic!("secret internals")
 }
