@@ -5,13 +5,13 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
@@ -37,10 +37,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<Object<T>>::from_request(request, state).await {
-            Ok(axum::Json(Object(value))) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejected(&rejection)),
-        }
+        let Object(value) = read_json(request, state).await?;
+        Ok(Json(value))
     }
 }
 
@@ -48,10 +46,68 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonAny<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(JsonAny(value)),
-            Err(rejection) => Err(json_rejected(&rejection)),
+        read_json(request, state).await.map(JsonAny)
+    }
+}
+
+/// Reads a JSON body as `axum::Json` does, except that valid JSON of the wrong shape is
+/// always a 422: serde_json calls a `null` or an array where an enum's name is expected
+/// (`"kind": null`) a syntax error, which axum answers as malformed JSON.
+async fn read_json<T: DeserializeOwned, S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<T, ApiError> {
+    if !json_content_type(request.headers()) {
+        return Err(rejected(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Expected a JSON body",
+            "Expected request with `Content-Type: application/json`".to_string(),
+        ));
+    }
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| bytes_rejected(&rejection))?;
+    match axum::Json::<T>::from_bytes(&bytes) {
+        Ok(axum::Json(value)) => Ok(value),
+        Err(JsonRejection::JsonSyntaxError(error))
+            if serde_json::from_slice::<IgnoredAny>(&bytes).is_ok() =>
+        {
+            let detail = error
+                .body_text()
+                .replacen(
+                    "Failed to parse the request body as JSON",
+                    "Failed to deserialize the JSON body into the target type",
+                    1,
+                )
+                .replacen(
+                    ": expected value at",
+                    ": expected one of the field's names, as a string, at",
+                    1,
+                );
+            Err(rejected(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid JSON body",
+                detail,
+            ))
         }
+        Err(rejection) => Err(json_rejected(&rejection)),
+    }
+}
+
+/// `application/json` or any `application/*+json`, parameters aside, as `axum::Json`
+/// accepts.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    match essence.strip_prefix("application/") {
+        Some(subtype) => subtype == "json" || subtype.ends_with("+json"),
+        None => false,
     }
 }
 

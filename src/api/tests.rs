@@ -428,6 +428,24 @@ async fn bad_input_is_refused_with_a_useful_message_and_nothing_stored() {
         "Invalid JSON body",
         "invalid type: integer `5`, expected a string",
     );
+    // serde_json takes a null where a name is expected for a syntax error; it is JSON.
+    for kind in ["null", "[\"static\"]"] {
+        let body = format!("{{\"name\": \"A\", \"kind\": {kind}}}");
+        let wrong_kind = send(&app, post(&body)).await;
+        check_problem(
+            &wrong_kind,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid JSON body",
+            "kind: expected one of the field's names, as a string, at line 1 column 23",
+        );
+    }
+    let trailing = send(&app, post("{\"name\": \"A\", \"kind\": \"static\"} x")).await;
+    check_problem(
+        &trailing,
+        StatusCode::BAD_REQUEST,
+        "Malformed JSON body",
+        "trailing characters",
+    );
     let unknown = send(
         &app,
         post("{\"name\": \"A\", \"kind\": \"static\", \"owner\": 1}"),
