@@ -196,6 +196,16 @@ fn errors_name_the_json_path() {
         "from 0 to 36600",
     );
     check_error(
+        rule(cond("created_at", "before", json!({"days_ago": -5}))),
+        "$.all[1].any[0].value.days_ago",
+        "a whole number from 0 to 36600",
+    );
+    check_error(
+        rule(cond("created_at", "within_last", json!({"months": -1}))),
+        "$.all[1].any[0].value.months",
+        "a whole number from 0 to 1200",
+    );
+    check_error(
         rule(cond("created_at", "within_last", json!({"months": 1_201}))),
         "$.all[1].any[0].value.months",
         "from 0 to 1200",

@@ -456,11 +456,10 @@ impl<'a> ValueReader<'a> {
         } else {
             MONTHS_MAX
         };
-        let n = inner.non_negative()?;
-        if n > limit {
-            return Err(inner.wrong(&format!("a whole number from 0 to {limit}")));
+        match u32::try_from(inner.integer()?) {
+            Ok(n) if n <= limit => Ok((key, n)),
+            _ => Err(inner.wrong(&format!("a whole number from 0 to {limit}"))),
         }
-        Ok((key, n))
     }
 
     fn pair(&self) -> Result<[ValueReader<'a>; 2], RuleError> {
