@@ -24,18 +24,26 @@ pub struct GenArgs {
     /// Random seed; the same seed, client count and --now give the same files.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// End of the generated history, YYYY-MM-DD (default: today, UTC).
-    #[arg(long)]
+    /// End of the generated history, YYYY-MM-DD from 2019-01-03 to 9999-12-31 (default:
+    /// today, UTC).
+    #[arg(long, value_parser = parse_now)]
     pub now: Option<NaiveDate>,
     /// Replace the tenant data already in --out.
     #[arg(long)]
     pub force: bool,
-    /// Orders per part file of orders/ and order_lines/, at least 1.
+    /// Orders per part file of orders/ and order_lines/, at least 1. Parts are cut between
+    /// blocks of 1024 clients, so a part holds this many orders or a block's more, and a
+    /// small tenant may be one part.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub orders_per_part: u64,
     /// Worker threads (default: one per core); the output does not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+/// `--now`: a date as requests take them (exactly `YYYY-MM-DD`, years 1000 to 9999).
+fn parse_now(text: &str) -> Result<NaiveDate, String> {
+    crate::time::parse_request_date(text.trim())
 }
 
 /// Runs `segments gen`.

@@ -37,6 +37,9 @@ use orders::{InvoiceColumns, PartContext, PartOutput, PartPlan};
 
 /// The first day of generated history.
 pub const HISTORY_START: NaiveDate = NaiveDate::from_ymd_opt(2019, 1, 1).unwrap();
+
+/// The earliest `now`: two whole days after [`HISTORY_START`], so the history has room.
+pub const NOW_EARLIEST: NaiveDate = NaiveDate::from_ymd_opt(2019, 1, 3).unwrap();
 /// Product ids the user guide's examples refer to; the catalogue always holds them.
 pub const PRODUCTS_MIN: usize = 100;
 pub const PRODUCTS_MAX: usize = 10_000;
@@ -89,7 +92,10 @@ pub struct GenSummary {
 pub enum GenError {
     #[error("--clients must be at least 1")]
     NoClients,
-    #[error("--now {now} must be after {HISTORY_START}, where the generated history starts")]
+    #[error(
+        "--now {now} is too early: the generated history starts on {HISTORY_START}, so --now \
+         must be {NOW_EARLIEST} or later"
+    )]
     NowTooEarly { now: NaiveDate },
     #[error(transparent)]
     Write(#[from] WriteError),
@@ -199,7 +205,7 @@ fn validate(options: &GenOptions) -> Result<Span, GenError> {
     if options.clients == 0 {
         return Err(GenError::NoClients);
     }
-    if options.now <= HISTORY_START.succ_opt().expect("2019-01-02 exists") {
+    if options.now < NOW_EARLIEST {
         return Err(GenError::NowTooEarly { now: options.now });
     }
     Ok(Span::new(options.now))

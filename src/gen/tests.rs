@@ -308,11 +308,18 @@ fn refuses_a_folder_holding_a_tenant_unless_told_to_replace_it() {
 #[test]
 fn refuses_now_before_the_history_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let early = GenOptions::new(10, 1, HISTORY_START);
+    let day_before = NOW_EARLIEST.pred_opt().unwrap();
+    let early = GenOptions::new(10, 1, day_before);
 
     let error = generate(&early, dir.path(), false, &|_| {}).unwrap_err();
 
-    assert!(matches!(error, GenError::NowTooEarly { .. }), "{error}");
+    assert_eq!(
+        error.to_string(),
+        "--now 2019-01-02 is too early: the generated history starts on 2019-01-01, so --now \
+         must be 2019-01-03 or later"
+    );
+    let earliest = GenOptions::new(10, 1, NOW_EARLIEST);
+    assert!(generate(&earliest, dir.path(), false, &|_| {}).is_ok());
 }
 
 #[test]
