@@ -103,6 +103,19 @@ pub enum LoadError {
     #[error("{}: cannot read Parquet: {source}", .file.display())]
     Parquet { file: PathBuf, source: ParquetError },
 
+    /// A Parquet file whose footer read well but whose pages do not decode.
+    #[error(
+        "{}: cannot decode the Parquet data, rows {first_row} to {last_row}; the file may be \
+         damaged: {source}",
+        .file.display()
+    )]
+    Decode {
+        file: PathBuf,
+        first_row: usize,
+        last_row: usize,
+        source: ArrowError,
+    },
+
     #[error("{}: cannot read CSV: {source}", .file.display())]
     Csv { file: PathBuf, source: csv::Error },
 

@@ -49,6 +49,7 @@ impl ParquetPart {
         path: &Path,
         reads: &dyn Fn(&str) -> bool,
     ) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
+        let total = self.rows();
         let read_columns = self.builder.schema().fields().iter().enumerate();
         let roots: Vec<usize> = read_columns
             .filter(|(_, field)| reads(field.name()))
@@ -62,6 +63,18 @@ impl ParquetPart {
             .build()
             .map_err(|e| LoadError::parquet(path, e))?;
         let path = path.to_path_buf();
-        Ok(reader.map(move |batch| batch.map_err(|e| LoadError::arrow(&path, e))))
+        let mut first_row = 1;
+        Ok(reader.map(move |batch| match batch {
+            Ok(batch) => {
+                first_row += batch.num_rows();
+                Ok(batch)
+            }
+            Err(source) => Err(LoadError::Decode {
+                file: path.clone(),
+                first_row,
+                last_row: (first_row + BATCH_ROWS - 1).min(total),
+                source,
+            }),
+        }))
     }
 }

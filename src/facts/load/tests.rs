@@ -787,6 +787,31 @@ fn names_a_null_in_a_parquet_part_by_its_row_in_that_file() {
 }
 
 #[test]
+fn names_a_damaged_parquet_part_and_its_rows() {
+    let dir = tenant();
+    write_minimal(dir.path());
+    let columns = orders_columns(vec![20, 21, 22], vec![None, None, None]);
+    let path = dir.path().join("orders/part-0001.parquet");
+    write_parquet(dir.path(), "orders/part-0001.parquet", columns);
+    // Overwrite every page between the leading magic and the footer; the footer still reads.
+    let mut bytes = fs::read(&path).unwrap();
+    let footer_at = bytes.len() - 8;
+    let footer_len = u32::from_le_bytes(bytes[footer_at..footer_at + 4].try_into().unwrap());
+    let pages_end = footer_at - footer_len as usize;
+    bytes[4..pages_end].fill(0xEE);
+    fs::write(&path, bytes).unwrap();
+
+    let error = check_error(
+        dir.path(),
+        &[
+            "part-0001.parquet: cannot decode the Parquet data, rows 1 to 3; the file may be \
+             damaged",
+        ],
+    );
+    assert!(matches!(error, LoadError::Decode { .. }), "{error:?}");
+}
+
+#[test]
 fn names_a_bad_value() {
     let dir = tenant();
     write_minimal(dir.path());
