@@ -11,6 +11,7 @@ use crate::facts::schema::INVOICE_STATUSES;
 use crate::facts::{CustomField, CustomKind, OrderStatus};
 use crate::money::{Cents, MoneyError};
 use crate::service::error::{Result, ServiceError};
+use crate::time::check_request_instant;
 
 const CLIENT_FIELDS: [&str; 10] = [
     "client_id",
@@ -115,8 +116,17 @@ impl<'a> Fields<'a> {
         self.required(field, INSTANT, value)
     }
 
+    /// An instant, within the span requests may name: an appended order dated 9999-12-31
+    /// would be a purchase no `within_last` rule ever lets go of.
     fn opt_instant(&self, field: &str) -> Result<Option<i64>> {
-        self.opt(field, INSTANT, |v| v.as_str().and_then(parse_instant))
+        let micros = self.opt(field, INSTANT, |v| v.as_str().and_then(parse_instant))?;
+        let in_span = |&at: &i64| {
+            DateTime::from_timestamp_micros(at).is_some_and(|at| check_request_instant(at).is_ok())
+        };
+        match micros {
+            Some(at) if !in_span(&at) => Err(self.error(field, INSTANT_IN_SPAN)),
+            micros => Ok(micros),
+        }
     }
 
     fn opt_date(&self, field: &str) -> Result<Option<NaiveDate>> {
@@ -140,6 +150,7 @@ impl<'a> Fields<'a> {
 }
 
 const INSTANT: &str = "an RFC 3339 instant or a date \"YYYY-MM-DD\"";
+const INSTANT_IN_SPAN: &str = "an instant from 1000-01-02T00:00:00Z to 9999-12-30T23:59:59Z";
 const MONEY: &str = "a decimal amount with at most 2 decimal places";
 const MONEY_IN_RANGE: &str = "an amount of at most 92233720368547758.07 either way";
 

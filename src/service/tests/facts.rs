@@ -145,6 +145,16 @@ fn bad_appends() -> Vec<(AppendTable, Vec<Value>, &'static str)> {
             "rows[0].created_at: expected an RFC 3339 instant or a date \"YYYY-MM-DD\", found the string \"yesterday\"",
         ),
         (
+            Orders,
+            order(json!({"ordered_at": "9999-12-31T10:00:00Z"})),
+            "rows[0].ordered_at: expected an instant from 1000-01-02T00:00:00Z to 9999-12-30T23:59:59Z, found the string \"9999-12-31T10:00:00Z\"",
+        ),
+        (
+            Clients,
+            vec![client_row(json!({"created_at": "0999-06-01"}))],
+            "rows[0].created_at: expected an instant from 1000-01-02T00:00:00Z to 9999-12-30T23:59:59Z, found the string \"0999-06-01\"",
+        ),
+        (
             Clients,
             vec![client_row(json!({"colour": "red"}))],
             "rows[0].colour: unknown field; expected one of client_id, name, email, client_type, country, city, created_at, tags, deleted_at, marketing_consent",
