@@ -1,4 +1,4 @@
-//! The loader: reads a tenant folder (Parquet and CSV, see `DATA_CONTRACT.md`) into
+//! The loader: reads a tenant folder (Parquet and CSV, see `docs/input-format.md`) into
 //! canonical [`Facts`].
 //!
 //! # Where tables come from
