@@ -64,9 +64,10 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
             "Expected request with `Content-Type: application/json`".to_string(),
         ));
     }
+    let limit = request.extensions().get::<BodyLimit>().copied();
     let bytes = Bytes::from_request(request, state)
         .await
-        .map_err(|rejection| bytes_rejected(&rejection))?;
+        .map_err(|rejection| bytes_rejected(&rejection, limit))?;
     match axum::Json::<T>::from_bytes(&bytes) {
         Ok(axum::Json(value)) => Ok(value),
         Err(JsonRejection::JsonSyntaxError(error))
@@ -160,9 +161,10 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = request.extensions().get::<BodyLimit>().copied();
         match Bytes::from_request(request, state).await {
             Ok(bytes) => Ok(Body(bytes)),
-            Err(rejection) => Err(bytes_rejected(&rejection)),
+            Err(rejection) => Err(bytes_rejected(&rejection, limit)),
         }
     }
 }
@@ -172,20 +174,37 @@ fn json_rejected(rejection: &JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(_) => "Invalid JSON body",
         JsonRejection::JsonSyntaxError(_) => "Malformed JSON body",
         JsonRejection::MissingJsonContentType(_) => "Expected a JSON body",
-        JsonRejection::BytesRejection(bytes) => return bytes_rejected(bytes),
+        JsonRejection::BytesRejection(bytes) => return bytes_rejected(bytes, None),
         _ => "Unreadable JSON body",
     };
     rejected(rejection.status(), title, rejection.body_text())
 }
 
-fn bytes_rejected(rejection: &BytesRejection) -> ApiError {
+/// The server's body limit in bytes, set on every request so a 413 can say what it is.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+fn bytes_rejected(rejection: &BytesRejection, limit: Option<BodyLimit>) -> ApiError {
     let status = rejection.status();
-    let title = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "Request body too large"
-    } else {
-        "Unreadable request body"
+    if status != StatusCode::PAYLOAD_TOO_LARGE {
+        return rejected(status, "Unreadable request body", rejection.body_text());
+    }
+    let detail = match limit {
+        Some(BodyLimit(bytes)) => {
+            const MIB: usize = 1024 * 1024;
+            let size = if bytes % MIB == 0 {
+                format!("{} MiB", bytes / MIB)
+            } else {
+                format!("{bytes} bytes")
+            };
+            format!(
+                "the request body is over this server's limit of {size} \
+                 (`segments serve --body-limit-mb` sets it)"
+            )
+        }
+        None => rejection.body_text(),
     };
-    rejected(status, title, rejection.body_text())
+    rejected(status, "Request body too large", detail)
 }
 
 fn query_rejected(rejection: &QueryRejection) -> ApiError {

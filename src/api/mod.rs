@@ -31,13 +31,13 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, Uri, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::{ListenerExt, TapIo};
+use axum::{Extension, Router};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::service::mailchimp::MailchimpRuntime;
@@ -157,7 +157,8 @@ fn guard(routes: Router<AppState>, state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(openapi::refuse_undocumented_query))
         .layer(from_fn(openapi::refuse_undocumented_body))
-        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(Extension(extract::BodyLimit(state.config.body_limit_bytes)));
     // Tokens are set at start; without any, the API is open and needs no check.
     let routes = if state.config.tokens.required() {
         routes.layer(from_fn_with_state(state.clone(), auth::require_token))

@@ -629,7 +629,8 @@ async fn an_oversized_body_answers_413() {
         &huge,
         StatusCode::PAYLOAD_TOO_LARGE,
         "Request body too large",
-        "length limit",
+        "the request body is over this server's limit of 1000 bytes \
+         (`segments serve --body-limit-mb` sets it)",
     );
     let csv = format!("client_id\n{}", "2\n".repeat(600));
     let import = send(
@@ -646,7 +647,8 @@ async fn an_oversized_body_answers_413() {
         &import,
         StatusCode::PAYLOAD_TOO_LARGE,
         "Request body too large",
-        "length limit",
+        "the request body is over this server's limit of 1000 bytes \
+         (`segments serve --body-limit-mb` sets it)",
     );
     let page = call(&app, "GET", "/v1/segments/1/members", None).await;
     check(&page, StatusCode::OK, json!({"total": 1}));
