@@ -43,8 +43,13 @@ impl TenantConfig {
     /// Reads `dir/tenant.json`, or the defaults when it is absent.
     ///
     /// # Errors
-    /// A file that is not valid JSON of the expected shape, or an unknown time zone.
+    /// `dir` is not a folder; a file that is not valid JSON of the expected shape, or an
+    /// unknown time zone.
     pub fn read(dir: &Path) -> Result<TenantConfig, TenantError> {
+        if !dir.is_dir() {
+            let dir = dir.to_path_buf();
+            return Err(LoadError::NotAFolder { dir }.into());
+        }
         let path = dir.join(CONFIG_FILE);
         let raw = match std::fs::read_to_string(&path) {
             Ok(text) => {
@@ -124,5 +129,14 @@ mod tests {
         std::fs::write(dir.path().join(CONFIG_FILE), r#"{"zone": "UTC"}"#).unwrap();
         let error = TenantConfig::read(dir.path()).unwrap_err().to_string();
         assert!(error.contains("unknown field `zone`"), "{error}");
+    }
+
+    #[test]
+    fn a_file_is_not_a_tenant_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("clients.parquet");
+        std::fs::write(&file, "PAR1").unwrap();
+        let error = TenantConfig::read(&file).unwrap_err().to_string();
+        assert_eq!(error, format!("{}: not a folder", file.display()));
     }
 }

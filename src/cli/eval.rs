@@ -95,7 +95,9 @@ fn read_rule(argument: &str) -> Result<String, String> {
     } else if looks_like_json(argument) {
         argument.to_string()
     } else {
-        return Err(format!("{argument:?} is neither a rule file nor rule JSON"));
+        return Err(format!(
+            "{argument:?} is neither rule JSON nor a file: no file exists at that path"
+        ));
     };
     Ok(text.trim_start_matches('\u{feff}').to_string())
 }
