@@ -26,6 +26,10 @@ pub(super) enum Source {
     Rule(serde_json::Value),
 }
 
+/// The `segment_id` of a job for a segment not saved yet, whose failure is the answer to
+/// the request that would create it rather than news for the log.
+pub(super) const UNSAVED: i64 = 0;
+
 /// One segment to compute, stamped with the rule version it is computed from.
 #[derive(Debug, Clone)]
 pub(super) struct Job {
@@ -74,7 +78,9 @@ pub(super) fn compute(
         let (members, error) = match members_of(job, snapshot, as_of, &lookup) {
             Ok(members) => (members, None),
             Err(error) => {
-                tracing::warn!(segment_id = job.segment_id, %error, "segment not refreshed");
+                if job.segment_id != UNSAVED {
+                    tracing::warn!(segment_id = job.segment_id, %error, "segment not refreshed");
+                }
                 let fallback = prior.members(job.segment_id);
                 (
                     fallback.map(|m| (*m).clone()).unwrap_or_default(),

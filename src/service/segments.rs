@@ -10,7 +10,7 @@ use crate::catalog::members;
 use crate::catalog::segments::{self, SegmentDraft, SegmentKind, SegmentRecord};
 use crate::rules::{Rule, Warning};
 
-use super::compute::{Computed, Job, Source};
+use super::compute::{Computed, Job, Source, UNSAVED};
 use super::error::{Result, ServiceError};
 use super::graph::Graph;
 use super::modules::SegmentRemoval;
@@ -33,7 +33,7 @@ impl Service {
         self.check_name_free(&draft.name, None)?;
         let members = match rule {
             Some(_) => {
-                self.compute_one(&state, rule_job(0, 1, &draft))
+                self.compute_one(&state, rule_job(UNSAVED, 1, &draft))
                     .await?
                     .members
             }
