@@ -33,6 +33,11 @@ pub struct Facts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LoadReport {
     pub tables: Vec<TableReport>,
+    /// Order lines kept although `products` does not list their product: their sales
+    /// count, but reports show them without a SKU or name.
+    pub lines_of_unknown_products: usize,
+    /// A few of those product ids.
+    pub unknown_product_samples: Vec<i64>,
 }
 
 /// One table's load: rows kept, rows left out because they point nowhere, and time taken.

@@ -71,10 +71,13 @@ mod tests;
 use std::path::Path;
 use std::time::Instant;
 
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
 use tracing::{info, info_span, warn};
 
 pub use error::LoadError;
 use error::Result;
+use ids::IdSet;
 use orphans::{Link, Orphans};
 use spec::TableSpec;
 use table::LoadedTable;
@@ -119,6 +122,11 @@ pub fn load_tenant(dir: &Path) -> Result<Facts, LoadError> {
     let invoices_link = of_clients(invoices::CLIENT_ID, invoices::INVOICE_ID);
     let invoices = load_table(dir, spec::invoices(), Some(invoices_link), &mut report)?;
     let products = load_table(dir, spec::products(), None, &mut report)?;
+    let product_ids = products
+        .ids
+        .as_ref()
+        .expect("products have a unique column");
+    count_unknown_products(&order_lines.batch, product_ids, &mut report);
 
     info!(elapsed_ms = elapsed_ms(started), "tenant loaded");
     Ok(Facts {
@@ -172,6 +180,39 @@ fn log_table(report: &TableReport, link: Option<&Link>, parts: usize) {
     }
     let (rows, orphans, elapsed_ms) = (report.rows, report.orphans, report.elapsed_ms);
     info!(table, rows, parts, orphans, elapsed_ms, "table loaded");
+}
+
+/// Counts the order lines whose product `products` does not list, and warns once. They are
+/// kept: the sale happened, whatever the product list says.
+fn count_unknown_products(lines: &RecordBatch, products: &IdSet, report: &mut LoadReport) {
+    const SAMPLES_MAX: usize = 5;
+    let column = lines
+        .column_by_name(order_lines::PRODUCT_ID)
+        .expect("canonical column");
+    let mut last: Option<(i64, bool)> = None;
+    for &id in column.as_primitive::<Int64Type>().values() {
+        let known = match last {
+            Some((seen, known)) if seen == id => known,
+            _ => products.contains(id),
+        };
+        last = Some((id, known));
+        if known {
+            continue;
+        }
+        report.lines_of_unknown_products += 1;
+        let samples = &mut report.unknown_product_samples;
+        if samples.len() < SAMPLES_MAX && !samples.contains(&id) {
+            samples.push(id);
+        }
+    }
+    if report.lines_of_unknown_products > 0 {
+        warn!(
+            lines = report.lines_of_unknown_products,
+            samples = ?report.unknown_product_samples,
+            "kept order lines whose product_id is not in products; reports show them without \
+             a SKU or name"
+        );
+    }
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

@@ -554,6 +554,28 @@ fn absent_optional_tables_and_columns_load_empty_or_null() {
 }
 
 #[test]
+fn counts_lines_of_products_not_listed_and_keeps_them() {
+    let dir = tenant();
+    write_minimal(dir.path());
+    write_csv(
+        dir.path(),
+        "order_lines.csv",
+        "order_id,product_id,quantity,line_total\n10,1,1,1\n10,9,1,1\n10,9,2,2\n10,7,1,1\n",
+    );
+    write_csv(
+        dir.path(),
+        "products.csv",
+        "product_id,sku,name,retail_price\n1,A-1,Anvil,10\n",
+    );
+
+    let facts = load(dir.path());
+
+    assert_eq!(facts.order_lines.num_rows(), 4);
+    assert_eq!(facts.report.lines_of_unknown_products, 3);
+    assert_eq!(facts.report.unknown_product_samples, [9, 7]);
+}
+
+#[test]
 fn absent_optional_product_prices_are_null() {
     let dir = tenant();
     write_minimal(dir.path());
