@@ -135,6 +135,22 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
     }
 }
 
+/// `#[serde(default, deserialize_with = "count::<_, { MAX }>")]` for a query parameter that
+/// counts rows, such as `top` or `limit`: digits only, from 1 to `MAX`. Any other text is
+/// refused with the range, not with the parser's complaint about one character.
+pub fn count<'de, D: Deserializer<'de>, const MAX: usize>(d: D) -> Result<Option<usize>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<usize>() {
+        Ok(n) if digits && (1..=MAX).contains(&n) => Ok(Some(n)),
+        _ => Err(serde::de::Error::custom(format!(
+            "{text:?} is not a whole number from 1 to {MAX}"
+        ))),
+    }
+}
+
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 

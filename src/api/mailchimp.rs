@@ -11,12 +11,12 @@ use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 use serde::Deserialize;
 
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, Path, Query, count};
 use super::{ApiError, AppState, Problem};
 use crate::mailchimp::{
     ConfigError, DryRun, RunReport, StoreError, SyncConfig, SyncError, SyncSpec,
 };
-use crate::service::mailchimp::{MailchimpError, MailchimpRuntime, SyncPatch};
+use crate::service::mailchimp::{MailchimpError, MailchimpRuntime, RUNS_LIMIT_MAX, SyncPatch};
 
 /// Runs a history request returns unless told otherwise.
 const RUNS_LIMIT_DEFAULT: usize = 20;
@@ -186,12 +186,8 @@ async fn dry_run(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RunsQuery {
-    #[serde(default = "runs_limit_default")]
-    limit: usize,
-}
-
-fn runs_limit_default() -> usize {
-    RUNS_LIMIT_DEFAULT
+    #[serde(default, deserialize_with = "count::<_, { RUNS_LIMIT_MAX }>")]
+    limit: Option<usize>,
 }
 
 /// `GET /v1/mailchimp/syncs/{id}/runs`: the latest runs, newest first.
@@ -200,7 +196,8 @@ async fn runs(
     Path(id): Path<i64>,
     Query(query): Query<RunsQuery>,
 ) -> Result<JsonOut<Vec<RunReport>>, Refused> {
-    let runs = blocking(&state, move |m| m.runs(id, query.limit)).await?;
+    let limit = query.limit.unwrap_or(RUNS_LIMIT_DEFAULT);
+    let runs = blocking(&state, move |m| m.runs(id, limit)).await?;
     Ok(JsonOut(runs))
 }
 

@@ -291,8 +291,14 @@ async fn refusals_answer_problems() {
     assert_eq!(unknown_field.body["title"], "Invalid JSON body");
     let uri = format!("/v1/mailchimp/syncs/{id}/runs?limit=0");
     let limit = call(&w.app, "GET", &uri, None).await;
-    let detail = "limit 0: expected 1 to 100";
-    check_problem(&limit, StatusCode::BAD_REQUEST, "Bad request", detail);
+    let detail =
+        "Failed to deserialize query string: limit: \"0\" is not a whole number from 1 to 100";
+    check_problem(
+        &limit,
+        StatusCode::BAD_REQUEST,
+        "Invalid query string",
+        detail,
+    );
 
     // A run holding the sync's lock, as from another process.
     let conn = store::open(w.service.catalog().path()).unwrap();

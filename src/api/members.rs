@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 use serde::Deserialize;
 
-use super::extract::{Body, Json, Path, Query};
+use super::extract::{Body, Json, Path, Query, count};
 use super::{ApiError, AppState, blocking};
 use crate::service::{ImportSummary, MemberChange, MembersPage, PAGE_LIMIT_MAX};
 
@@ -39,6 +39,7 @@ struct ClientIds {
 struct PageQuery {
     /// The `next_cursor` of the previous page: the last client id it showed.
     cursor: Option<i64>,
+    #[serde(default, deserialize_with = "count::<_, { PAGE_LIMIT_MAX }>")]
     limit: Option<usize>,
 }
 
@@ -48,19 +49,10 @@ async fn page(
     Path(id): Path<i64>,
     Query(query): Query<PageQuery>,
 ) -> Result<JsonOut<MembersPage>, ApiError> {
-    let limit = page_limit(query.limit)?;
+    let limit = query.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
     let cursor = query.cursor;
     let page = blocking(&state, move |s| s.members_page(id, cursor, limit)).await?;
     Ok(JsonOut(page))
-}
-
-fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
-    match limit.unwrap_or(PAGE_LIMIT_DEFAULT) {
-        limit @ 1..=PAGE_LIMIT_MAX => Ok(limit),
-        other => Err(ApiError::BadRequest(format!(
-            "limit {other} is out of range; expected 1 to {PAGE_LIMIT_MAX}"
-        ))),
-    }
 }
 
 /// `POST /v1/segments/{id}/members`: adds clients to a static segment.

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{Json, Path, Query};
+use super::extract::{Json, Path, Query, count};
 use super::{ApiError, AppState, blocking};
 use crate::reports::store::NewWidget;
 use crate::reports::{
@@ -151,20 +151,6 @@ async fn sales(
     Ok(answer(&report.map_err(refused)?, query.format))
 }
 
-/// `#[serde(default, deserialize_with)]` for `top`: a whole number, else a message that
-/// gives the range rather than the parser's complaint about a digit.
-fn deserialize_top<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let Some(text) = Option::<String>::deserialize(d)? else {
-        return Ok(None);
-    };
-    let top = text.trim().parse().map_err(|_| {
-        serde::de::Error::custom(format!(
-            "{text:?} is not a whole number between 1 and {TOP_MAX}"
-        ))
-    })?;
-    Ok(Some(top))
-}
-
 /// `?from=&to=&top=&by=&segments=&exclude=&format=` of the product ranking.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,7 +159,7 @@ struct ProductQuery {
     from: NaiveDate,
     #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
-    #[serde(default, deserialize_with = "deserialize_top")]
+    #[serde(default, deserialize_with = "count::<_, { TOP_MAX }>")]
     top: Option<usize>,
     /// `revenue` (the default) or `quantity`.
     by: Option<ProductRanking>,
@@ -205,7 +191,7 @@ struct ClientQuery {
     from: NaiveDate,
     #[serde(deserialize_with = "deserialize_request_date")]
     to: NaiveDate,
-    #[serde(default, deserialize_with = "deserialize_top")]
+    #[serde(default, deserialize_with = "count::<_, { TOP_MAX }>")]
     top: Option<usize>,
     segments: Option<String>,
     exclude: Option<String>,
@@ -258,7 +244,7 @@ struct BalanceQuery {
     /// An RFC 3339 instant; now by default. Its local date is the ageing date.
     #[serde(default, deserialize_with = "deserialize_request_instant")]
     as_of: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "deserialize_top")]
+    #[serde(default, deserialize_with = "count::<_, { TOP_MAX }>")]
     top: Option<usize>,
     segments: Option<String>,
     exclude: Option<String>,
@@ -612,18 +598,12 @@ mod tests {
             StatusCode::BAD_REQUEST,
             detail,
         );
-        let uri = "/v1/reports/sales/by-client?from=2024-05-01&to=2024-06-30&top=0";
-        let detail = "`top` is 0; it must be between 1 and 10000";
-        check_refused(
-            &call(&app, "GET", uri, None).await,
-            StatusCode::BAD_REQUEST,
-            detail,
-        );
-        for top in ["-1", "1.5", "ten"] {
+        for top in ["0", "10001", "-1", "%2B5", "%205", "1.5", "ten"] {
             let uri = format!("/v1/reports/balances?top={top}");
             let detail = format!(
-                "Failed to deserialize query string: top: \"{top}\" is not a whole number \
-                 between 1 and 10000"
+                "Failed to deserialize query string: top: {:?} is not a whole number from \
+                 1 to 10000",
+                top.replace("%2B", "+").replace("%20", " ")
             );
             let answer = call(&app, "GET", &uri, None).await;
             check_refused(&answer, StatusCode::BAD_REQUEST, &detail);

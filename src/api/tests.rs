@@ -516,13 +516,16 @@ async fn bad_input_is_refused_with_a_useful_message_and_nothing_stored() {
         "Invalid path parameter",
         "abc",
     );
-    let bad_limit = call(&app, "GET", "/v1/segments/1/members?limit=0", None).await;
-    check_problem(
-        &bad_limit,
-        StatusCode::BAD_REQUEST,
-        "Bad request",
-        "limit 0 is out of range",
-    );
+    for limit in ["0", "1001", "-1"] {
+        let uri = format!("/v1/segments/1/members?limit={limit}");
+        let bad_limit = call(&app, "GET", &uri, None).await;
+        check_problem(
+            &bad_limit,
+            StatusCode::BAD_REQUEST,
+            "Invalid query string",
+            &format!("limit: \"{limit}\" is not a whole number from 1 to 1000"),
+        );
+    }
     let bad_query = call(&app, "GET", "/v1/segments/1/members?page=2", None).await;
     check_problem(
         &bad_query,
