@@ -60,6 +60,8 @@ pub enum WriteError {
     Parquet { path: PathBuf, source: ParquetError },
     #[error("{path} already exists")]
     AlreadyExists { path: PathBuf },
+    #[error("{path} is a file; a tenant is written into a folder")]
+    NotAFolder { path: PathBuf },
     #[error("{dir} already holds tenant data ({found}); pass --force to replace it")]
     NotEmpty { dir: PathBuf, found: String },
     #[error("{table}: {source}")]
@@ -637,6 +639,10 @@ pub fn prepare_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
 /// # Errors
 /// `dir` holds tenant data and `replace` is false.
 pub fn check_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        let path = dir.to_path_buf();
+        return Err(WriteError::NotAFolder { path });
+    }
     let present = present_entries(dir);
     if present.is_empty() || replace {
         return Ok(());
@@ -872,6 +878,17 @@ mod tests {
         assert!(dir.path().join("orders").join("notes.txt").exists());
         assert!(dir.path().join("segments.json").exists());
         prepare_tenant_dir(&dir.path().join("new"), false).unwrap();
+        let file = dir.path().join("new/notes.txt");
+        fs::write(&file, "kept").unwrap();
+        let refused = prepare_tenant_dir(&file, true).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "{} is a file; a tenant is written into a folder",
+                file.display()
+            )
+        );
+        assert_eq!(fs::read_to_string(&file).unwrap(), "kept");
     }
 
     #[test]
