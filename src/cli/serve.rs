@@ -29,7 +29,7 @@ const SEED_FILE: &str = "segments.json";
 
 /// The file a server holds locked inside the data folder while it runs, so that a second
 /// server never writes to the same catalog.
-pub const LOCK_FILE: &str = "serve.lock";
+pub const LOCK_FILE: &str = crate::facts::write::SERVE_LOCK;
 
 /// Serve the HTTP API over one tenant.
 #[derive(Debug, Clone, clap::Args)]

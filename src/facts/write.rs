@@ -62,6 +62,11 @@ pub enum WriteError {
     AlreadyExists { path: PathBuf },
     #[error("{path} is a file; a tenant is written into a folder")]
     NotAFolder { path: PathBuf },
+    #[error(
+        "{dir} is being served (another process holds {dir}/{SERVE_LOCK}); stop the server \
+         before writing a tenant there"
+    )]
+    Served { dir: PathBuf },
     #[error("{dir} already holds tenant data ({found}); pass --force to replace it")]
     NotEmpty { dir: PathBuf, found: String },
     #[error("{table}: {source}")]
@@ -634,6 +639,21 @@ pub fn prepare_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
     })
 }
 
+/// The file in a tenant folder that a running `segments serve` holds locked.
+pub const SERVE_LOCK: &str = "serve.lock";
+
+/// Whether a process holds the serve lock of `dir`. Taking the lock to find out releases
+/// it at once; a lock file nobody holds (left by a server that ended) is not in use.
+pub fn is_served(dir: &Path) -> bool {
+    let Ok(file) = fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(SERVE_LOCK))
+    else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
+}
+
 /// Refuses, before any work, a folder that [`prepare_tenant_dir`] would refuse.
 ///
 /// # Errors
@@ -642,6 +662,10 @@ pub fn check_tenant_dir(dir: &Path, replace: bool) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         let path = dir.to_path_buf();
         return Err(WriteError::NotAFolder { path });
+    }
+    if is_served(dir) {
+        let dir = dir.to_path_buf();
+        return Err(WriteError::Served { dir });
     }
     let present = present_entries(dir);
     if present.is_empty() || replace {
@@ -889,6 +913,29 @@ mod tests {
             )
         );
         assert_eq!(fs::read_to_string(&file).unwrap(), "kept");
+    }
+
+    #[test]
+    fn a_served_tenant_folder_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("clients.csv"), "client_id\n").unwrap();
+        let lock = fs::File::create(dir.path().join(SERVE_LOCK)).unwrap();
+        lock.lock().unwrap();
+
+        let refused = prepare_tenant_dir(dir.path(), true).unwrap_err();
+
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "{0} is being served (another process holds {0}/serve.lock); stop the server \
+                 before writing a tenant there",
+                dir.path().display()
+            )
+        );
+        assert!(dir.path().join("clients.csv").exists());
+        lock.unlock().unwrap();
+        prepare_tenant_dir(dir.path(), true).unwrap();
+        assert!(!dir.path().join("clients.csv").exists());
     }
 
     #[test]
