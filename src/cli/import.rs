@@ -26,7 +26,8 @@ pub enum ImportSource {
 
 #[derive(Debug, clap::Args)]
 pub struct TpchArgs {
-    /// TPC-H scale factor: 1 is 150,000 clients, 1.5 million orders, 6 million lines.
+    /// TPC-H scale factor, 0.0001 to 300: 1 is 150,000 clients, 1.5 million orders, 6 million
+    /// lines.
     #[arg(long)]
     pub scale: f64,
     /// Tenant folder to write.
