@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/quotes", post(quote))
         .route("/v1/segments/{id}/price-updates", post(price_update))
         .route("/v1/price-updates", get(list_updates))
+        .route("/v1/price-updates/{id}", get(read_update))
         .route("/v1/price-updates/{id}/revert", post(revert))
 }
 
@@ -354,6 +355,20 @@ async fn list_updates(
     Ok(JsonOut(updates))
 }
 
+/// `GET /v1/price-updates/{id}`: one update, where an applied update's `Location` points.
+async fn read_update(
+    State(state): State<AppState>,
+    Path(update_id): Path<i64>,
+) -> Result<JsonOut<PriceUpdate>, ApiError> {
+    let update = blocking(&state, move |service| {
+        read(service, |conn| {
+            store::get_update(conn, update_id).map_err(refused)
+        })
+    })
+    .await?;
+    Ok(JsonOut(update))
+}
+
 /// `POST /v1/price-updates/{id}/revert`: removes the update's overrides, restoring the
 /// prices before it. 404 for an unknown update, 409 for one already reverted or while a
 /// later update still overrides some of its prices.
@@ -650,18 +665,31 @@ mod tests {
 
         let (_, list) = call(&app, "GET", "/v1/price-updates", None).await;
         assert_eq!(list.as_array().unwrap().len(), 1);
+        let one = format!("/v1/price-updates/{update_id}");
+        let (status, read_back) = call(&app, "GET", &one, None).await;
+        assert_eq!(status, StatusCode::OK, "{read_back}");
+        assert_eq!(read_back, update);
 
         let revert = format!("/v1/price-updates/{update_id}/revert");
         let (status, body) = call(&app, "POST", &revert, None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(body["reverted_at"].is_string());
+        let reverted_at = body["reverted_at"].as_str().unwrap().to_string();
         let (_, body) = quote(&app, 1, line).await;
         assert_eq!(body["lines"][0]["unit_price"], "8.50");
         assert_eq!(body["lines"][0]["source"], "tier");
         assert_eq!(body["total"], "25.50");
 
+        let (_, read_back) = call(&app, "GET", &one, None).await;
+        assert_eq!(read_back["reverted_at"], reverted_at);
         let again = call(&app, "POST", &revert, None).await;
-        refused_naming(&again, StatusCode::CONFLICT, "already reverted");
+        refused_naming(
+            &again,
+            StatusCode::CONFLICT,
+            &format!("already reverted at {reverted_at}"),
+        );
+        let unknown = call(&app, "GET", "/v1/price-updates/99", None).await;
+        refused_naming(&unknown, StatusCode::NOT_FOUND, "price update 99");
         let unknown = call(&app, "POST", "/v1/price-updates/99/revert", None).await;
         refused_naming(&unknown, StatusCode::NOT_FOUND, "price update 99");
         let no_segment = json!({"products": {"ids": [1]}, "change": {"set": "1.00"}});

@@ -781,7 +781,7 @@ async fn openapi_documents_routes_that_exist() {
     assert_eq!(served.body["openapi"], "3.1.0");
 
     let documented = openapi::operations();
-    assert_eq!(documented.len(), 49, "{documented:?}");
+    assert_eq!(documented.len(), 50, "{documented:?}");
     for (method, path) in documented {
         let uri = path
             .replace("{id}", "1")

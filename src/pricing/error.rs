@@ -31,7 +31,10 @@ pub enum PricingError {
     Overflow { at: String },
     #[error("no price update with id {update_id}")]
     UnknownUpdate { update_id: i64 },
-    #[error("price update {update_id} was already reverted at {reverted_at}")]
+    #[error(
+        "price update {update_id} was already reverted at {}",
+        reverted_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    )]
     AlreadyReverted {
         update_id: i64,
         reverted_at: DateTime<Utc>,

@@ -764,7 +764,7 @@ async fn revert_restores_exactly_the_prices_from_before() {
     let again = store::revert_update(&f.conn, update.update_id, later).unwrap_err();
     assert_eq!(
         again.to_string(),
-        "price update 1 was already reverted at 2024-06-01 13:00:00 UTC"
+        "price update 1 was already reverted at 2024-06-01T13:00:00Z"
     );
     let unknown = store::revert_update(&f.conn, 9, later).unwrap_err();
     assert_eq!(unknown.to_string(), "no price update with id 9");
