@@ -204,7 +204,8 @@ async fn client_pricing(
             .position(client_id)
             .filter(|p| tenant.snapshot.universe.contains(*p))
             .ok_or(ServiceError::NotFound {
-                what: "client",
+                // A deleted client has a profile but no pricing.
+                what: "live client",
                 id: client_id,
             })?;
         let pricing = pricing::client_pricing(position, &order, |id| {
@@ -566,7 +567,11 @@ mod tests {
             json!({"client_id": 4, "tier": "retail", "deciding_segment": null, "lost": []});
         assert_eq!(body, retail);
         let answer = call(&app, "GET", "/v1/clients/99/pricing", None).await;
-        refused_naming(&answer, StatusCode::NOT_FOUND, "client 99");
+        refused_naming(
+            &answer,
+            StatusCode::NOT_FOUND,
+            "live client 99 does not exist",
+        );
     }
 
     #[tokio::test]
@@ -587,6 +592,21 @@ mod tests {
         let unknown = json!({"tiers": [{"segment_id": 42, "tier": "vip"}]});
         let answer = call(&app, "POST", "/v1/pricing/what-if", Some(unknown)).await;
         refused_naming(&answer, StatusCode::UNPROCESSABLE_ENTITY, "42");
+        let forgotten = json!({"tiers": [{"segment_id": 3}]});
+        let answer = call(&app, "POST", "/v1/pricing/what-if", Some(forgotten)).await;
+        refused_naming(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tiers[0]: missing field `tier`",
+        );
+        let twice = json!({"tiers": [{"segment_id": 3, "tier": "vip"},
+                                     {"segment_id": 3, "tier": "staff"}]});
+        let answer = call(&app, "POST", "/v1/pricing/what-if", Some(twice)).await;
+        refused_naming(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "segment 3 named more than once in `tiers`",
+        );
         let (_, body) = call(&app, "GET", "/v1/pricing/priority", None).await;
         assert_eq!(body["segment_ids"], json!([]), "nothing saved");
         let (_, body) = call(&app, "GET", "/v1/clients/2/pricing", None).await;

@@ -12,8 +12,8 @@ pub enum PricingError {
     UnknownTier { value: String },
     #[error("no segment with id {}", join(ids))]
     UnknownSegments { ids: Vec<i64> },
-    #[error("segment {} named more than once in the priority list", join(ids))]
-    RepeatedSegments { ids: Vec<i64> },
+    #[error("segment {} named more than once in {list}", join(ids))]
+    RepeatedSegments { ids: Vec<i64>, list: &'static str },
     #[error("no live client with id {client_id}")]
     UnknownClient { client_id: i64 },
     #[error("unknown product: {}", join(products))]

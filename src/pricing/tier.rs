@@ -100,6 +100,11 @@ pub fn effective_order(priority: &[i64], tiered: &[(i64, Tier)]) -> Vec<TieredSe
 /// [`PricingError::UnknownSegments`] naming every id that is not a segment, else
 /// [`PricingError::RepeatedSegments`] naming every id given more than once.
 pub fn validate_priority(priority: &[i64], known: &[i64]) -> Result<()> {
+    validate_segment_list(priority, known, "the priority list")
+}
+
+/// [`validate_priority`] for any list of segment ids; `list` names it in messages.
+fn validate_segment_list(priority: &[i64], known: &[i64], list: &'static str) -> Result<()> {
     let known: HashSet<i64> = known.iter().copied().collect();
     let unknown = distinct(priority.iter().copied().filter(|id| !known.contains(id)));
     if !unknown.is_empty() {
@@ -108,7 +113,10 @@ pub fn validate_priority(priority: &[i64], known: &[i64]) -> Result<()> {
     let mut seen = HashSet::with_capacity(priority.len());
     let repeated = distinct(priority.iter().copied().filter(|id| !seen.insert(*id)));
     if !repeated.is_empty() {
-        return Err(PricingError::RepeatedSegments { ids: repeated });
+        return Err(PricingError::RepeatedSegments {
+            ids: repeated,
+            list,
+        });
     }
     Ok(())
 }
@@ -137,6 +145,8 @@ pub struct TierProposal {
 #[serde(deny_unknown_fields)]
 pub struct ProposedTier {
     pub segment_id: i64,
+    /// Required, so that a forgotten tier is not read as taking the tier away.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub tier: Option<Tier>,
 }
 
@@ -155,7 +165,7 @@ impl TierProposal {
         let priority = self.priority.as_deref().unwrap_or(priority);
         validate_priority(priority, known)?;
         let changed: Vec<i64> = self.tiers.iter().map(|t| t.segment_id).collect();
-        validate_priority(&changed, known)?;
+        validate_segment_list(&changed, known, "`tiers`")?;
         Ok(effective_order(priority, &self.apply_tiers(tiered)))
     }
 
