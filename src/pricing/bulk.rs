@@ -100,8 +100,16 @@ impl BulkSpec {
         {
             return Err(invalid("$", &format!("unknown field {extra:?}")));
         }
-        let products = part::<ProductSelector>(object.get("products"), "$.products")?;
-        let change = part::<RawChange>(object.get("change"), "$.change")?;
+        let products = one_of::<ProductSelector>(
+            object.get("products"),
+            "$.products",
+            &["ids", "skus", "category"],
+        )?;
+        let change = one_of::<RawChange>(
+            object.get("change"),
+            "$.change",
+            &["set", "percent", "amount"],
+        )?;
         let ends_at = match object.get("ends_at") {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) => Some(
@@ -126,9 +134,37 @@ impl BulkSpec {
     }
 }
 
-fn part<T: serde::de::DeserializeOwned>(value: Option<&Value>, at: &str) -> Result<T> {
-    let value = value.ok_or_else(|| invalid(at, "missing"))?;
-    serde_json::from_value(value.clone()).map_err(|e| invalid(at, &e.to_string()))
+/// Reads `{"<key>": ...}`, exactly one of `keys`, into the enum `T` they name; a wrong
+/// shape is told in terms of those keys, not of serde's "map with a single key".
+fn one_of<T: serde::de::DeserializeOwned>(
+    value: Option<&Value>,
+    at: &str,
+    keys: &[&str],
+) -> Result<T> {
+    let expected = format!("exactly one of {}", keys.join(", "));
+    let Some(value) = value else {
+        return Err(invalid(
+            at,
+            &format!("missing; expected an object with {expected}"),
+        ));
+    };
+    let Some(object) = value.as_object() else {
+        return Err(invalid(at, &format!("expected an object with {expected}")));
+    };
+    if let Some(unknown) = object.keys().find(|k| !keys.contains(&k.as_str())) {
+        let message = format!("unknown field {unknown:?}; expected {expected}");
+        return Err(invalid(at, &message));
+    }
+    let given: Vec<&str> = object.keys().map(String::as_str).collect();
+    let [key] = given[..] else {
+        let found = match given.is_empty() {
+            true => "none".to_string(),
+            false => given.join(" and "),
+        };
+        return Err(invalid(at, &format!("expected {expected}; found {found}")));
+    };
+    serde_json::from_value(value.clone())
+        .map_err(|e| invalid(&format!("{at}.{key}"), &e.to_string()))
 }
 
 fn validate_change(change: RawChange) -> Result<PriceChange> {

@@ -536,7 +536,30 @@ fn bad_specs_name_the_path() {
         json!({"products": ids, "change": {"set": "1.234"}}),
         "$.change.set: \"1.234\" has more than 2 decimal places",
     );
-    check_spec_error(json!({"products": ids}), "$.change: missing");
+    check_spec_error(
+        json!({"products": ids}),
+        "$.change: missing; expected an object with exactly one of set, percent, amount",
+    );
+    check_spec_error(
+        json!({"products": ids, "change": {"set": "1", "percent": "5"}}),
+        "$.change: expected exactly one of set, percent, amount; found percent and set",
+    );
+    check_spec_error(
+        json!({"products": ids, "change": {}}),
+        "$.change: expected exactly one of set, percent, amount; found none",
+    );
+    check_spec_error(
+        json!({"products": ids, "change": {"set": "1", "foo": 1}}),
+        "$.change: unknown field \"foo\"; expected exactly one of set, percent, amount",
+    );
+    check_spec_error(
+        json!({"products": {"ids": "101"}, "change": {"set": "1"}}),
+        "$.products.ids: invalid type: string \"101\", expected a sequence",
+    );
+    check_spec_error(
+        json!({"products": ["SKU-1"], "change": {"set": "1"}}),
+        "$.products: expected an object with exactly one of ids, skus, category",
+    );
     check_spec_error(
         json!({"products": ids, "change": {"set": 1}, "until": 1}),
         "$: unknown field \"until\"",
