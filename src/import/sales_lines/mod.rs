@@ -117,8 +117,16 @@ pub enum SalesLinesError {
         column: String,
         headers: Vec<String>,
     },
-    #[error("{file}: no sales rows were kept ({set_aside} set aside)")]
-    NothingKept { file: String, set_aside: u64 },
+    #[error(
+        "{file}: no sales rows were kept ({set_aside} set aside){}",
+        examples.iter().map(|e| format!("\n  {e}")).collect::<String>()
+    )]
+    NothingKept {
+        file: String,
+        set_aside: u64,
+        /// The first rows set aside, unparsable ones first.
+        examples: Vec<RowIssue>,
+    },
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error("internal error, a bug: imported columns do not fit the schema: {0}")]
@@ -188,9 +196,13 @@ pub fn import_sales_lines(
     read_rows(file, options, &mut builder, &mut summary)?;
     if summary.rows_kept == 0 {
         let set_aside = summary.set_aside();
+        let mut examples = summary.unparsable_examples;
+        examples.extend(summary.adjustment_examples);
+        examples.truncate(EXAMPLES_MAX);
         return Err(SalesLinesError::NothingKept {
             file: summary.file,
             set_aside,
+            examples,
         });
     }
 

@@ -268,6 +268,35 @@ fn reads_gzip_by_its_magic_bytes_and_a_custom_date_format() {
 }
 
 #[test]
+fn a_file_with_nothing_to_keep_says_why_its_rows_were_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sales.csv");
+    let csv = "\
+InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536371,22633,HAND WARMER,x,2010-12-03 11:00:00,1.85,13047,France
+536372,22633,HAND WARMER,1,yesterday,1.85,13047,France
+A563185,B,Adjust bad debt,1,2011-08-12 14:50:00,11062.06,,United Kingdom
+";
+    std::fs::write(&file, csv).unwrap();
+    let out = dir.path().join("tenant");
+
+    let error = import_sales_lines(&file, &out, &SalesLinesOptions::default()).unwrap_err();
+
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: no sales rows were kept (3 set aside)\n  \
+             line 2, column Quantity: \"x\" is not a whole number\n  \
+             line 3, column InvoiceDate: \"yesterday\" is not a date-time \
+             (YYYY-MM-DD HH:MM:SS or RFC 3339)\n  \
+             line 4, column InvoiceNo: \"A563185\" is an adjustment, not a sale",
+            file.display()
+        )
+    );
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
 fn short_rows_are_set_aside_and_a_missing_column_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.csv");
