@@ -115,19 +115,42 @@ fn tpch_report(summary: &TpchSummary, args: &TpchArgs) -> String {
 }
 
 fn run_sales_lines(args: &SalesLinesArgs) -> Result<String, String> {
-    let options = sales_lines_options(args);
+    let options = sales_lines_options(args)?;
     let summary = sales_lines::import_sales_lines(&args.file, &args.out, &options)
         .map_err(|e| e.to_string())?;
     Ok(sales_lines_report(&summary, args))
 }
 
-fn sales_lines_options(args: &SalesLinesArgs) -> SalesLinesOptions {
+/// The import's options from the flags; a key mapped twice or an empty prefix is refused,
+/// as either would change what is read without a word.
+fn sales_lines_options(args: &SalesLinesArgs) -> Result<SalesLinesOptions, String> {
+    for (i, mapping) in args.mappings.iter().enumerate() {
+        if let Some(again) = args.mappings[i + 1..].iter().find(|m| m.key == mapping.key) {
+            return Err(format!(
+                "--map {key} is given twice ({:?} and {:?}); map each key once",
+                mapping.column,
+                again.column,
+                key = mapping.key,
+            ));
+        }
+    }
+    let empty = |prefix: &Option<String>| prefix.as_deref().is_some_and(str::is_empty);
+    if empty(&args.cancel_prefix) {
+        return Err("--cancel-prefix is empty; every order id would start with it".into());
+    }
+    if args.adjust_prefix.is_empty() && !args.no_adjust_prefix {
+        return Err(
+            "--adjust-prefix is empty; every order id would start with it \
+             (--no-adjust-prefix keeps adjustments as sales)"
+                .into(),
+        );
+    }
     let cancel = match (&args.cancel_prefix, args.cancel_negative) {
         (_, true) => CancelRule::Negative,
         (Some(prefix), false) => CancelRule::Prefix(prefix.clone()),
         (None, false) => CancelRule::Prefix("C".into()),
     };
-    SalesLinesOptions {
+    Ok(SalesLinesOptions {
         mappings: args.mappings.clone(),
         cancel,
         adjust_prefix: (!args.no_adjust_prefix).then(|| args.adjust_prefix.clone()),
@@ -135,10 +158,48 @@ fn sales_lines_options(args: &SalesLinesArgs) -> SalesLinesOptions {
             format: args.date_format.clone(),
         },
         replace: args.force,
-    }
+    })
 }
 
 fn sales_lines_report(summary: &SalesLinesSummary, args: &SalesLinesArgs) -> String {
     let elapsed = summary.elapsed.as_secs_f64();
     format!("{summary}wrote {} in {elapsed:.1} s\n", args.out.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{SalesLinesArgs, sales_lines_options};
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: SalesLinesArgs,
+    }
+
+    fn options_of(flags: &[&str]) -> Result<(), String> {
+        let argv = ["import", "sales.csv", "--out", "t"].iter().chain(flags);
+        let command = Command::try_parse_from(argv).unwrap();
+        sales_lines_options(&command.args).map(|_| ())
+    }
+
+    #[test]
+    fn a_key_mapped_twice_or_an_empty_prefix_is_refused() {
+        assert_eq!(options_of(&["--map", "order_id=InvoiceNo"]), Ok(()));
+        assert_eq!(
+            options_of(&["--map", "order_id=InvoiceNo", "--map", "order_id=StockCode"]),
+            Err(
+                "--map order_id is given twice (\"InvoiceNo\" and \"StockCode\"); map each \
+                 key once"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            options_of(&["--cancel-prefix", ""]),
+            Err("--cancel-prefix is empty; every order id would start with it".to_string())
+        );
+        assert!(options_of(&["--adjust-prefix", ""]).is_err());
+        assert_eq!(options_of(&["--no-adjust-prefix"]), Ok(()));
+    }
 }
