@@ -82,7 +82,7 @@ async fn read_json<T: DeserializeOwned, S: Send + Sync>(
                 )
                 .replacen(
                     ": expected value at",
-                    ": expected one of the field's names, as a string, at",
+                    ": expected a JSON string naming one of the field's values, at",
                     1,
                 );
             Err(rejected(

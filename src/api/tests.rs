@@ -436,7 +436,7 @@ async fn bad_input_is_refused_with_a_useful_message_and_nothing_stored() {
             &wrong_kind,
             StatusCode::UNPROCESSABLE_ENTITY,
             "Invalid JSON body",
-            "kind: expected one of the field's names, as a string, at line 1 column 23",
+            "kind: expected a JSON string naming one of the field's values, at line 1 column 23",
         );
     }
     let trailing = send(&app, post("{\"name\": \"A\", \"kind\": \"static\"} x")).await;
