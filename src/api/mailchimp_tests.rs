@@ -420,7 +420,8 @@ async fn deleting_the_segment_removes_its_syncs() {
     )
     .await;
     let removal = json!({"deleted": w.listed, "removed_from_pricing": false,
-                         "widgets_deleted": 0, "mailchimp_syncs_deleted": 1});
+                         "widgets_deleted": 0, "mailchimp_syncs_deleted": 1,
+                         "price_updates_kept": []});
     assert_eq!((deleted.status, deleted.body), (StatusCode::OK, removal));
     let left = call(&w.app, "GET", "/v1/mailchimp/syncs", None).await;
     let ids: Vec<i64> = left

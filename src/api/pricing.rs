@@ -727,6 +727,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn deleting_a_segment_names_its_updates_whose_prices_stay() {
+        let (app, _dir) = app().await;
+        let uri = "/v1/segments/1/price-updates";
+        let spec = json!({"products": {"skus": ["SKU-1"]}, "change": {"set": "5.00"}});
+        let (status, update) = call(&app, "POST", uri, Some(spec)).await;
+        assert_eq!(status, StatusCode::CREATED, "{update}");
+        let ended = json!({"products": {"skus": ["SKU-1"]}, "change": {"set": "4.00"}});
+        let (status, reverted) = call(&app, "POST", uri, Some(ended)).await;
+        assert_eq!(status, StatusCode::CREATED, "{reverted}");
+        let revert = format!("/v1/price-updates/{}/revert", reverted["update_id"]);
+        assert_eq!(call(&app, "POST", &revert, None).await.0, StatusCode::OK);
+
+        let (status, removal) = call(&app, "DELETE", "/v1/segments/1", None).await;
+
+        assert_eq!(status, StatusCode::OK, "{removal}");
+        assert_eq!(removal["price_updates_kept"], json!([update["update_id"]]));
+        let (_, body) = quote(&app, 1, json!([{"sku": "SKU-1", "quantity": 1}])).await;
+        assert_eq!(body["lines"][0]["unit_price"], "5.00");
+        assert_eq!(body["lines"][0]["source"], "override");
+    }
+
+    #[tokio::test]
     async fn a_revert_under_a_later_update_is_refused_until_that_one_is_reverted() {
         let (app, _dir) = app().await;
         let line = json!([{"sku": "SKU-1", "quantity": 1}]);

@@ -681,7 +681,8 @@ mod tests {
         call(&app, "POST", "/v1/dashboard/widgets", Some(body)).await;
         let deleted = call(&app, "DELETE", &format!("/v1/segments/{key}"), None).await;
         let removal = json!({"deleted": key, "removed_from_pricing": false,
-                             "widgets_deleted": 1, "mailchimp_syncs_deleted": 0});
+                             "widgets_deleted": 1, "mailchimp_syncs_deleted": 0,
+                             "price_updates_kept": []});
         assert_eq!((deleted.status, deleted.body), (StatusCode::OK, removal));
         check(
             &call(&app, "GET", "/v1/dashboard/widgets", None).await,

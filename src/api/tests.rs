@@ -245,7 +245,7 @@ async fn segments_are_created_read_changed_and_deleted() {
 
     let deleted = call(&app, "DELETE", "/v1/segments/1", None).await;
     let removal = json!({"deleted": 1, "removed_from_pricing": false, "widgets_deleted": 0,
-                         "mailchimp_syncs_deleted": 0});
+                         "mailchimp_syncs_deleted": 0, "price_updates_kept": []});
     assert_eq!((deleted.status, deleted.body), (StatusCode::OK, removal));
     let gone = call(&app, "GET", "/v1/segments/1", None).await;
     check_problem(

@@ -334,6 +334,25 @@ pub fn list_updates(conn: &Connection) -> Result<Vec<PriceUpdate>> {
     Ok(updates)
 }
 
+/// The updates applied to `segment_id` whose overrides are still in force at `now`: not
+/// reverted and not ended, oldest first.
+///
+/// # Errors
+/// A database failure.
+pub fn updates_in_force(
+    conn: &Connection,
+    segment_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT update_id FROM price_updates
+         WHERE segment_id = ?1 AND reverted_at IS NULL AND (ends_at IS NULL OR ends_at > ?2)
+         ORDER BY update_id",
+    )?;
+    let ids = stmt.query_map((segment_id, now.timestamp_micros()), |row| row.get(0))?;
+    Ok(ids.collect::<rusqlite::Result<Vec<i64>>>()?)
+}
+
 /// One price update.
 ///
 /// # Errors

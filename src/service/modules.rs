@@ -26,7 +26,7 @@ pub fn migrations() -> Vec<Migration> {
 
 /// What went with a deleted segment, so that the one who deleted it sees that widgets or
 /// syncs went too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SegmentRemoval {
     /// The deleted segment.
     pub deleted: i64,
@@ -36,6 +36,9 @@ pub struct SegmentRemoval {
     pub widgets_deleted: usize,
     /// How many Mailchimp syncs pushed it.
     pub mailchimp_syncs_deleted: usize,
+    /// Its price updates whose overrides stay in force: they belong to the clients, so the
+    /// delete does not revert them (`POST /v1/price-updates/{id}/revert` does).
+    pub price_updates_kept: Vec<i64>,
 }
 
 /// Removes what the modules keep about a segment being deleted, in the delete's transaction:
@@ -54,6 +57,8 @@ pub fn on_segment_deleted(
     let widgets = reports::store::delete_segment_widgets(conn, segment_id)
         .map_err(|e| widget_fault(segment_id, e))?;
     let syncs = super::mailchimp::delete_segment_syncs(conn, segment_id)?;
+    let kept = pricing::store::updates_in_force(conn, segment_id, super::now())
+        .map_err(|e| pricing_fault(segment_id, e))?;
     tracing::info!(
         segment_id,
         prioritised,
@@ -66,6 +71,7 @@ pub fn on_segment_deleted(
         removed_from_pricing: prioritised,
         widgets_deleted: widgets,
         mailchimp_syncs_deleted: syncs,
+        price_updates_kept: kept,
     })
 }
 
@@ -188,6 +194,7 @@ mod tests {
             removed_from_pricing: true,
             widgets_deleted: 1,
             mailchimp_syncs_deleted: 1,
+            price_updates_kept: Vec::new(),
         };
         assert_eq!(removal, expected);
         assert_eq!(
