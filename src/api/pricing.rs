@@ -577,7 +577,8 @@ mod tests {
     #[tokio::test]
     async fn what_if_compares_without_saving() {
         let (app, _dir) = app().await;
-        let proposal = json!({"priority": [2], "tiers": [{"segment_id": 3, "tier": "staff"}]});
+        // Tier names are read as a segment's are: trimmed, any case.
+        let proposal = json!({"priority": [2], "tiers": [{"segment_id": 3, "tier": " Staff "}]});
         let (status, body) = call(&app, "POST", "/v1/pricing/what-if", Some(proposal)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(
@@ -592,6 +593,13 @@ mod tests {
         let unknown = json!({"tiers": [{"segment_id": 42, "tier": "vip"}]});
         let answer = call(&app, "POST", "/v1/pricing/what-if", Some(unknown)).await;
         refused_naming(&answer, StatusCode::UNPROCESSABLE_ENTITY, "42");
+        let unknown_tier = json!({"tiers": [{"segment_id": 3, "tier": "gold"}]});
+        let answer = call(&app, "POST", "/v1/pricing/what-if", Some(unknown_tier)).await;
+        refused_naming(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tiers[0].tier: \"gold\" is not a tier; expected one of retail, wholesale, vip, staff",
+        );
         let forgotten = json!({"tiers": [{"segment_id": 3}]});
         let answer = call(&app, "POST", "/v1/pricing/what-if", Some(forgotten)).await;
         refused_naming(

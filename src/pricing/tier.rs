@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{PricingError, Result};
 
 /// A price list a client buys from. `Retail` is the default for everyone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     Retail,
@@ -54,6 +54,14 @@ impl FromStr for Tier {
             .ok_or_else(|| PricingError::UnknownTier {
                 value: text.to_string(),
             })
+    }
+}
+
+/// Read as [`FromStr`] reads it, so a body takes `"VIP"` wherever a segment's tier does.
+impl<'de> Deserialize<'de> for Tier {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Tier, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
