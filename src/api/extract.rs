@@ -151,6 +151,21 @@ pub fn count<'de, D: Deserializer<'de>, const MAX: usize>(d: D) -> Result<Option
     }
 }
 
+/// `#[serde(default, deserialize_with = "id")]` for a query parameter holding an id, such as
+/// `segment_id` or a page's `cursor`: a whole number, else a message that says so rather
+/// than the parser's complaint about one character.
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    match text.parse::<i64>() {
+        Ok(id) if !text.starts_with('+') => Ok(Some(id)),
+        _ => Err(serde::de::Error::custom(format!(
+            "{text:?} is not an id (a whole number)"
+        ))),
+    }
+}
+
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 use serde::Deserialize;
 
-use super::extract::{Json, Path, Query, count};
+use super::extract::{Json, Path, Query, count, id};
 use super::{ApiError, AppState, Problem};
 use crate::mailchimp::{
     ConfigError, DryRun, RunReport, StoreError, SyncConfig, SyncError, SyncSpec,
@@ -115,7 +115,7 @@ where
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     /// Only the syncs of this segment.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "id")]
     segment_id: Option<i64>,
 }
 

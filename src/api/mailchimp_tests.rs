@@ -129,6 +129,12 @@ async fn a_sync_runs_tags_the_members_and_shows_in_the_history() {
     assert_eq!(listed.body, json!([created.body]));
     let uri = format!("/v1/mailchimp/syncs?segment_id={}", w.germany);
     assert_eq!(call(&w.app, "GET", &uri, None).await.body, json!([]));
+    let bad = call(&w.app, "GET", "/v1/mailchimp/syncs?segment_id=abc", None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.body["detail"],
+        "Failed to deserialize query string: segment_id: \"abc\" is not an id (a whole number)"
+    );
 
     let ran = call(
         &w.app,

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json as JsonOut, Router};
 use serde::Deserialize;
 
-use super::extract::{Body, Json, Path, Query, count};
+use super::extract::{Body, Json, Path, Query, count, id};
 use super::{ApiError, AppState, blocking};
 use crate::service::{ImportSummary, MemberChange, MembersPage, PAGE_LIMIT_MAX};
 
@@ -38,6 +38,7 @@ struct ClientIds {
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     /// The `next_cursor` of the previous page: the last client id it showed.
+    #[serde(default, deserialize_with = "id")]
     cursor: Option<i64>,
     #[serde(default, deserialize_with = "count::<_, { PAGE_LIMIT_MAX }>")]
     limit: Option<usize>,

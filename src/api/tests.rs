@@ -516,6 +516,13 @@ async fn bad_input_is_refused_with_a_useful_message_and_nothing_stored() {
         "Invalid path parameter",
         "abc",
     );
+    let bad_cursor = call(&app, "GET", "/v1/segments/1/members?cursor=abc", None).await;
+    check_problem(
+        &bad_cursor,
+        StatusCode::BAD_REQUEST,
+        "Invalid query string",
+        "cursor: \"abc\" is not an id (a whole number)",
+    );
     for limit in ["0", "1001", "-1"] {
         let uri = format!("/v1/segments/1/members?limit={limit}");
         let bad_limit = call(&app, "GET", &uri, None).await;
