@@ -229,6 +229,19 @@ async fn two_way_on_a_dynamic_segment_is_refused() {
         call(&w.app, "GET", &uri, None).await.body["direction"],
         "one_way"
     );
+    let cleared = call(&w.app, "PATCH", &uri, Some(json!({"enabled": null}))).await;
+    assert_eq!(
+        cleared.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{cleared:?}"
+    );
+    assert!(
+        cleared.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("enabled: may be left out but not null"),
+        "{cleared:?}"
+    );
 
     let static_two_way = call(
         &w.app,

@@ -29,6 +29,7 @@ use crate::mailchimp::{
 };
 
 use super::error::ServiceError;
+use super::views::required;
 use super::{SAMPLE_SIZE, Service, now};
 
 /// How often `serve` looks for due syncs.
@@ -90,23 +91,23 @@ impl From<SyncError> for MailchimpError {
     }
 }
 
-/// Changes to a sync: absent fields stay as they are.
+/// Changes to a sync: absent fields stay as they are; none may be `null`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncPatch {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub segment_id: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub list_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub tag: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub direction: Option<Direction>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub status_if_new: Option<NewStatus>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub interval_secs: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "required")]
     pub enabled: Option<bool>,
 }
 

@@ -61,7 +61,7 @@ where
 
 /// A field that may be absent but never `null`: `null` reaches `T`, which refuses it (a
 /// rule, read as any JSON value, refuses it by hand).
-fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(super) fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
