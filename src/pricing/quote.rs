@@ -108,7 +108,7 @@ pub fn resolve_lines<'a>(raw: &[RawLine], prices: &'a PriceList) -> Result<Vec<L
                 quantity,
             }),
             None => unknown.push(UnknownProduct {
-                at: format!("line {index}"),
+                at: format!("$.lines[{index}]"),
                 product,
             }),
         }
@@ -124,11 +124,11 @@ fn product_ref(index: usize, line: &RawLine) -> Result<ProductRef> {
         (Some(id), None) => Ok(ProductRef::Id(id)),
         (None, Some(sku)) => Ok(ProductRef::Sku(sku.clone())),
         (Some(_), Some(_)) => Err(invalid(
-            &format!("line {index}"),
+            &format!("$.lines[{index}]"),
             "give product_id or sku, not both",
         )),
         (None, None) => Err(invalid(
-            &format!("line {index}"),
+            &format!("$.lines[{index}]"),
             "give a product_id or a sku",
         )),
     }
@@ -138,8 +138,8 @@ fn quantity(index: usize, value: &Value) -> Result<i64> {
     match value.as_i64() {
         Some(quantity) if quantity > 0 => Ok(quantity),
         _ => Err(invalid(
-            &format!("line {index}"),
-            &format!("quantity {value} is not a positive whole number"),
+            &format!("$.lines[{index}].quantity"),
+            &format!("{value} is not a positive whole number"),
         )),
     }
 }
@@ -189,7 +189,7 @@ fn price_line(tier: Tier, line: &Line<'_>, own: Option<&Override>) -> Result<Quo
         .checked_mul(line.quantity)
         .map(Cents)
         .ok_or_else(|| PricingError::Overflow {
-            at: format!("line {}", line.line),
+            at: format!("$.lines[{}]", line.line),
         })?;
     Ok(QuotedLine {
         line: line.line,

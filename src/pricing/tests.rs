@@ -439,7 +439,7 @@ async fn quote_errors_name_the_client_or_the_lines() {
     check_quote_error(
         &f,
         json!({"client_id": 1, "lines": [line, {"product_id": 999, "quantity": 1}, {"sku": "NOPE", "quantity": 2}]}),
-        "unknown product: line 1: no product with id 999, line 2: no product with SKU \"NOPE\"",
+        "unknown product: $.lines[1]: no product with id 999, $.lines[2]: no product with SKU \"NOPE\"",
     );
     check_quote_error(
         &f,
@@ -454,13 +454,13 @@ async fn quote_errors_name_the_client_or_the_lines() {
     ] {
         let bad =
             json!({"client_id": 1, "lines": [line, {"product_id": 101, "quantity": quantity}]});
-        let message = format!("line 1: quantity {shown} is not a positive whole number");
+        let message = format!("$.lines[1].quantity: {shown} is not a positive whole number");
         check_quote_error(&f, bad, &message);
     }
     check_quote_error(
         &f,
         json!({"client_id": 1, "lines": [{"product_id": 101, "sku": "TOOL-1", "quantity": 1}]}),
-        "line 0: give product_id or sku, not both",
+        "$.lines[0]: give product_id or sku, not both",
     );
 }
 
