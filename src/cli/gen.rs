@@ -31,6 +31,10 @@ pub struct GenArgs {
     /// Replace the tenant data already in --out.
     #[arg(long)]
     pub force: bool,
+    /// Write even though --out holds a catalog (catalog.sqlite), which then applies to the
+    /// new facts by client id: for new facts of the same clients.
+    #[arg(long)]
+    pub keep_catalog: bool,
     /// Orders per part file of orders/ and order_lines/, at least 1. Parts are cut between
     /// blocks of 1024 clients, so a part holds this many orders or a block's more, and a
     /// small tenant may be one part.
@@ -53,6 +57,9 @@ pub fn run(args: GenArgs) -> ExitCode {
     options.orders_per_part = args.orders_per_part;
     options.threads = args.threads.unwrap_or(options.threads).max(1);
 
+    if let Err(message) = super::check_catalog(&args.out, args.keep_catalog) {
+        return super::fail(&message);
+    }
     let bar = progress_bar(args.clients);
     let result = generate(&options, &args.out, args.force, &|n| bar.inc(n));
     bar.finish_and_clear();

@@ -36,6 +36,10 @@ pub struct TpchArgs {
     /// Replace the tenant data already in --out.
     #[arg(long)]
     pub force: bool,
+    /// Write even though --out holds a catalog (catalog.sqlite), which then applies to the
+    /// new facts by client id: for new facts of the same clients.
+    #[arg(long)]
+    pub keep_catalog: bool,
     /// Rows per part file of orders/ and order_lines/.
     #[arg(long, default_value_t = 1_000_000)]
     pub rows_per_part: usize,
@@ -71,6 +75,10 @@ pub struct SalesLinesArgs {
     /// Replace the tenant data already in --out.
     #[arg(long)]
     pub force: bool,
+    /// Write even though --out holds a catalog (catalog.sqlite), which then applies to the
+    /// new facts by client id: for new facts of the same clients.
+    #[arg(long)]
+    pub keep_catalog: bool,
 }
 
 /// Runs `segments import`.
@@ -90,6 +98,7 @@ pub fn run(args: ImportArgs) -> ExitCode {
 }
 
 fn run_tpch(args: &TpchArgs) -> Result<String, String> {
+    super::check_catalog(&args.out, args.keep_catalog)?;
     let options = TpchOptions {
         rows_per_part: args.rows_per_part.max(1),
         replace: args.force,
@@ -116,6 +125,7 @@ fn tpch_report(summary: &TpchSummary, args: &TpchArgs) -> String {
 
 fn run_sales_lines(args: &SalesLinesArgs) -> Result<String, String> {
     let options = sales_lines_options(args)?;
+    super::check_catalog(&args.out, args.keep_catalog)?;
     let summary = sales_lines::import_sales_lines(&args.file, &args.out, &options)
         .map_err(|e| e.to_string())?;
     Ok(sales_lines_report(&summary, args))

@@ -28,6 +28,25 @@ pub fn fail(error: &dyn std::fmt::Display) -> std::process::ExitCode {
     std::process::ExitCode::from(2)
 }
 
+/// Refuses to write new facts beside a catalog, which names the old tenant's clients by
+/// id: its segments, static members, price overrides and syncs would pass to whichever new
+/// clients share those ids. `keep` is for new facts of the same clients.
+///
+/// # Errors
+/// `out` holds a catalog and `keep` is false, with what to do.
+pub fn check_catalog(out: &std::path::Path, keep: bool) -> Result<(), String> {
+    let catalog = out.join(crate::catalog::FILE_NAME);
+    if keep || !catalog.exists() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} names clients by id in its segments, static members, price overrides and syncs; \
+         new facts would give them to whichever new clients share those ids. Move it away \
+         first, or pass --keep-catalog if the new facts keep the same clients",
+        catalog.display()
+    ))
+}
+
 /// Reads an instant given as RFC 3339 (`2026-12-01T08:00:00Z`) or as a bare date
 /// (`2026-12-01`, midnight UTC), for `--as-of` and `--now`.
 ///
@@ -63,6 +82,21 @@ mod tests {
             Ok("2026-12-01T07:30:00+00:00".to_string())
         );
         assert!(at("yesterday").unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn new_facts_are_not_written_beside_a_catalog_unless_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(super::check_catalog(dir.path(), false), Ok(()));
+        let catalog = dir.path().join("catalog.sqlite");
+        std::fs::write(&catalog, "").unwrap();
+        let refused = super::check_catalog(dir.path(), false).unwrap_err();
+        assert!(
+            refused.starts_with(&format!("{} names clients by id", catalog.display())),
+            "{refused}"
+        );
+        assert!(refused.ends_with("pass --keep-catalog if the new facts keep the same clients"));
+        assert_eq!(super::check_catalog(dir.path(), true), Ok(()));
     }
 
     #[test]
