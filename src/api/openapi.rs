@@ -117,6 +117,7 @@ pub async fn refuse_undocumented_body(request: Request, next: Next) -> Response 
     let hint = request.body().size_hint();
     let sent = match (hint.lower(), hint.upper()) {
         (_, Some(0)) => None,
+        (1, Some(1)) => Some("1 byte".to_string()),
         (bytes, Some(upper)) if bytes == upper => Some(format!("{bytes} bytes")),
         _ => Some("a body of unknown length".to_string()),
     };

@@ -131,6 +131,18 @@ fn run_sales_lines(args: &SalesLinesArgs) -> Result<String, String> {
     Ok(sales_lines_report(&summary, args))
 }
 
+/// A prefix is followed by the order's digits, so it must hold something other than
+/// digits and spaces: `1` would cancel order 12, and an empty one every order.
+fn check_prefix(flag: &str, prefix: &str) -> Result<(), String> {
+    let bad = |c: char| c.is_ascii_digit() || c.is_whitespace();
+    if prefix.is_empty() || prefix.chars().any(bad) {
+        return Err(format!(
+            "{flag} {prefix:?} must be letters or signs without digits or spaces, as in \"C\""
+        ));
+    }
+    Ok(())
+}
+
 /// The import's options from the flags; a key mapped twice or an empty prefix is refused,
 /// as either would change what is read without a word.
 fn sales_lines_options(args: &SalesLinesArgs) -> Result<SalesLinesOptions, String> {
@@ -144,16 +156,18 @@ fn sales_lines_options(args: &SalesLinesArgs) -> Result<SalesLinesOptions, Strin
             ));
         }
     }
-    let empty = |prefix: &Option<String>| prefix.as_deref().is_some_and(str::is_empty);
-    if empty(&args.cancel_prefix) {
-        return Err("--cancel-prefix is empty; every order id would start with it".into());
+    if let Some(prefix) = &args.cancel_prefix {
+        check_prefix("--cancel-prefix", prefix)?;
     }
-    if args.adjust_prefix.is_empty() && !args.no_adjust_prefix {
-        return Err(
-            "--adjust-prefix is empty; every order id would start with it \
-             (--no-adjust-prefix keeps adjustments as sales)"
-                .into(),
-        );
+    if !args.no_adjust_prefix {
+        check_prefix("--adjust-prefix", &args.adjust_prefix)?;
+        let cancel = args.cancel_prefix.as_deref().unwrap_or("C");
+        if !args.cancel_negative && cancel == args.adjust_prefix {
+            return Err(format!(
+                "--cancel-prefix and --adjust-prefix are both {cancel:?}; an order id \
+                 cannot be both"
+            ));
+        }
     }
     let cancel = match (&args.cancel_prefix, args.cancel_negative) {
         (_, true) => CancelRule::Negative,
@@ -207,9 +221,32 @@ mod tests {
         );
         assert_eq!(
             options_of(&["--cancel-prefix", ""]),
-            Err("--cancel-prefix is empty; every order id would start with it".to_string())
+            Err(
+                "--cancel-prefix \"\" must be letters or signs without digits or spaces, \
+                 as in \"C\""
+                    .to_string()
+            )
         );
+        for prefix in ["1", " ", "C 1"] {
+            assert!(
+                options_of(&["--cancel-prefix", prefix]).is_err(),
+                "{prefix:?}"
+            );
+        }
         assert!(options_of(&["--adjust-prefix", ""]).is_err());
+        assert_eq!(
+            options_of(&["--cancel-prefix", "X", "--adjust-prefix", "X"]),
+            Err(
+                "--cancel-prefix and --adjust-prefix are both \"X\"; an order id cannot be \
+                 both"
+                    .to_string()
+            )
+        );
+        assert!(options_of(&["--adjust-prefix", "C"]).is_err());
+        assert_eq!(
+            options_of(&["--cancel-prefix", "CX-", "--adjust-prefix", "A"]),
+            Ok(())
+        );
         assert_eq!(options_of(&["--no-adjust-prefix"]), Ok(()));
     }
 }
