@@ -71,24 +71,12 @@ pub async fn refuse_undocumented_query(request: Request, next: Next) -> Response
         .filter(|pair| !pair.is_empty())
         .map(|pair| format!("`{}`", pair.split('=').next().unwrap_or_default()))
         .collect();
-    let matched = request.extensions().get::<MatchedPath>();
-    if let (false, Some(matched)) = (names.is_empty(), matched) {
-        let operation = (request.method().to_string(), matched.as_str().to_owned());
-        if operation.1.starts_with("/v1/") && parameterless().contains(&operation) {
-            let (method, path) = operation;
-            let detail = format!(
-                "{method} {path} takes no query parameters; got {}",
-                names.join(", ")
-            );
-            let status = StatusCode::BAD_REQUEST;
-            let title = "Invalid query string";
-            return ApiError::Rejected {
-                status,
-                title,
-                detail,
-            }
-            .into_response();
-        }
+    if let (false, Some(operation)) = (names.is_empty(), routed_in(&request, parameterless())) {
+        let detail = format!(
+            "{operation} takes no query parameters; got {}",
+            names.join(", ")
+        );
+        return bad_request("Invalid query string", detail);
     }
     next.run(request).await
 }
@@ -121,23 +109,31 @@ pub async fn refuse_undocumented_body(request: Request, next: Next) -> Response 
         (bytes, Some(upper)) if bytes == upper => Some(format!("{bytes} bytes")),
         _ => Some("a body of unknown length".to_string()),
     };
-    let matched = request.extensions().get::<MatchedPath>();
-    if let (Some(sent), Some(matched)) = (sent, matched) {
-        let operation = (request.method().to_string(), matched.as_str().to_owned());
-        if operation.1.starts_with("/v1/") && bodiless().contains(&operation) {
-            let (method, path) = operation;
-            let detail = format!("{method} {path} takes no request body; got {sent}");
-            let status = StatusCode::BAD_REQUEST;
-            let title = "Unexpected request body";
-            return ApiError::Rejected {
-                status,
-                title,
-                detail,
-            }
-            .into_response();
-        }
+    if let (Some(sent), Some(operation)) = (sent, routed_in(&request, bodiless())) {
+        let detail = format!("{operation} takes no request body; got {sent}");
+        return bad_request("Unexpected request body", detail);
     }
     next.run(request).await
+}
+
+/// `GET /v1/...`: the documented `/v1` operation `request` was routed to, when it is one
+/// of `operations`.
+fn routed_in(request: &Request, operations: &HashSet<(String, String)>) -> Option<String> {
+    let matched = request.extensions().get::<MatchedPath>()?;
+    let operation = (request.method().to_string(), matched.as_str().to_owned());
+    let (method, path) = &operation;
+    let listed = path.starts_with("/v1/") && operations.contains(&operation);
+    listed.then(|| format!("{method} {path}"))
+}
+
+fn bad_request(title: &'static str, detail: String) -> Response {
+    let status = StatusCode::BAD_REQUEST;
+    ApiError::Rejected {
+        status,
+        title,
+        detail,
+    }
+    .into_response()
 }
 
 /// Every documented (method, path) pair, methods upper-case, paths as in the document.
