@@ -200,13 +200,12 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
+/// A body that is not JSON (400) or JSON of the wrong shape (422); [`read_json`] checks the
+/// content type and reads the bytes itself, so no other rejection reaches here.
 fn json_rejected(rejection: &JsonRejection) -> ApiError {
     let title = match rejection {
-        JsonRejection::JsonDataError(_) => "Invalid JSON body",
         JsonRejection::JsonSyntaxError(_) => "Malformed JSON body",
-        JsonRejection::MissingJsonContentType(_) => "Expected a JSON body",
-        JsonRejection::BytesRejection(bytes) => return bytes_rejected(bytes, None),
-        _ => "Unreadable JSON body",
+        _ => "Invalid JSON body",
     };
     rejected(rejection.status(), title, rejection.body_text())
 }

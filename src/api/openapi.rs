@@ -71,7 +71,10 @@ pub async fn refuse_undocumented_query(request: Request, next: Next) -> Response
         .filter(|pair| !pair.is_empty())
         .map(|pair| format!("`{}`", pair.split('=').next().unwrap_or_default()))
         .collect();
-    if let (false, Some(operation)) = (names.is_empty(), routed_in(&request, parameterless())) {
+    // Most requests carry no query: the operation is looked up only for those that do.
+    if !names.is_empty()
+        && let Some(operation) = routed_in(&request, parameterless())
+    {
         let detail = format!(
             "{operation} takes no query parameters; got {}",
             names.join(", ")
@@ -109,15 +112,17 @@ pub async fn refuse_undocumented_body(request: Request, next: Next) -> Response 
         (bytes, Some(upper)) if bytes == upper => Some(format!("{bytes} bytes")),
         _ => Some("a body of unknown length".to_string()),
     };
-    if let (Some(sent), Some(operation)) = (sent, routed_in(&request, bodiless())) {
+    if let Some(sent) = sent
+        && let Some(operation) = routed_in(&request, bodiless())
+    {
         let detail = format!("{operation} takes no request body; got {sent}");
         return bad_request("Unexpected request body", detail);
     }
     next.run(request).await
 }
 
-/// `GET /v1/...`: the documented `/v1` operation `request` was routed to, when it is one
-/// of `operations`.
+/// The `/v1` operation `request` was routed to, as `"POST /v1/refresh"`, when it is one of
+/// `operations`.
 fn routed_in(request: &Request, operations: &HashSet<(String, String)>) -> Option<String> {
     let matched = request.extensions().get::<MatchedPath>()?;
     let operation = (request.method().to_string(), matched.as_str().to_owned());

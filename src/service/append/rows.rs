@@ -120,11 +120,11 @@ impl<'a> Fields<'a> {
     /// would be a purchase no `within_last` rule ever lets go of.
     fn opt_instant(&self, field: &str) -> Result<Option<i64>> {
         let micros = self.opt(field, INSTANT, |v| v.as_str().and_then(parse_instant))?;
-        let in_span = |&at: &i64| {
+        let in_span = |at| {
             DateTime::from_timestamp_micros(at).is_some_and(|at| check_request_instant(at).is_ok())
         };
         match micros {
-            Some(at) if !in_span(&at) => Err(self.error(field, INSTANT_IN_SPAN)),
+            Some(at) if !in_span(at) => Err(self.error(field, INSTANT_IN_SPAN)),
             micros => Ok(micros),
         }
     }
